@@ -1,0 +1,53 @@
+/* kwire: the command-line tool. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kw_config.h"
+#include "kwire/proto.h"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: kwire --version | --help | apis\n"
+               "  --version   print the version and the features built in\n"
+               "  apis        list every API and version range the codec covers\n");
+}
+
+static int
+cmd_apis(void)
+{
+    const kw_msgdef *d;
+    for (size_t i = 0; (d = kw_msgdef_at(i)); i++) {
+        if (d->response)
+            continue;
+        printf("%-34s key %3d  v%d-%d", d->name, d->api_key, d->min_ver, d->max_ver);
+        if (d->flex_ver >= 0)
+            printf("  flexible v%d+", d->flex_ver);
+        printf("\n");
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("kwire %s (zlib %s, lz4 %s, zstd %s, snappy %s, tls %s, sasl-gssapi %s)\n",
+               KW_VERSION, KW_HAVE_ZLIB ? "yes" : "no", KW_HAVE_LZ4 ? "yes" : "no",
+               KW_HAVE_ZSTD ? "yes" : "no", KW_HAVE_SNAPPY ? "yes" : "no",
+               KW_HAVE_TLS ? "yes" : "no", KW_HAVE_SASL_GSSAPI ? "yes" : "no");
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "apis") == 0)
+        return cmd_apis();
+    fprintf(stderr, "kwire: unknown command '%s' (try kwire --help)\n", argv[1]);
+    return 2;
+}
