@@ -69,6 +69,10 @@ grow(kw_wr *w, size_t n)
         return false;
     }
     size_t ncap = cap ? cap : 256;
+    /* The first block must not exceed the maximum either: reserve() only calls grow() when
+     * the buffer is full, so capacity beyond max would let writes pass the hard maximum. */
+    if (ncap > w->max)
+        ncap = w->max;
     while (ncap - len < n)
         ncap = ncap > w->max / 2 ? w->max : ncap * 2;
     uint8_t *nb = w->base ? w->a->realloc(w->a->ud, w->base, cap, ncap) : w->a->alloc(w->a->ud, ncap);
