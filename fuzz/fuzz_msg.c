@@ -61,7 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         kw_msg_dump(d, ver, &d1, m);
         kw_msg_dump(d, ver, &d2, m2);
         if (kw_wr_finish(&d1) == KW_ERR_OK && kw_wr_finish(&d2) == KW_ERR_OK &&
-            (kw_wr_len(&d1) != kw_wr_len(&d2) || memcmp(d1.base, d2.base, kw_wr_len(&d1)) != 0))
+            (kw_wr_len(&d1) != kw_wr_len(&d2) ||
+             (kw_wr_len(&d1) && memcmp(d1.base, d2.base, kw_wr_len(&d1)) != 0)))
             fail("decode -> encode -> decode changed a field");
         kw_wr_fini(&d1);
         kw_wr_fini(&d2);

@@ -27,6 +27,7 @@
 /* epoll_event.data for the wakeup eventfd: slot indices stay below UINT32_MAX. */
 #define WAKE_TOKEN UINT64_MAX
 #define SLOT_NONE  UINT32_MAX
+#define SLOT_MAX   (1u << 24)
 
 /* One harvest may collect more events than one step dispatches; the surplus waits in the ready
  * queue. Collecting a multiple of the budget is what lets the queue rotate through more ready
@@ -128,11 +129,11 @@ static kw_err
 slots_grow(kwi_reactor *r)
 {
     uint32_t old = r->nslots;
+    /* 2^24 registered fds is far beyond any process limit, and keeps n * sizeof(io_slot)
+     * within a 32-bit size_t. */
+    if (old >= SLOT_MAX)
+        return KW_ERR_NOMEM;
     uint32_t n = old ? old * 2 : 16;
-    if (old >= SLOT_NONE / 2)
-        return KW_ERR_NOMEM;
-    if ((size_t)n > SIZE_MAX / sizeof(io_slot))
-        return KW_ERR_NOMEM;
     io_slot *s;
     if (r->slots)
         s = r->a->realloc(r->a->ud, r->slots, old * sizeof(io_slot), n * sizeof(io_slot));

@@ -29,7 +29,12 @@
 
 #define CHUNK (64u * 1024u)
 
+#define ANY_CODEC (KW_HAVE_ZLIB || KW_HAVE_SNAPPY || KW_HAVE_LZ4 || KW_HAVE_ZSTD)
+#define STREAM_CODEC (KW_HAVE_ZLIB || KW_HAVE_LZ4 || KW_HAVE_ZSTD)
+
 /* ---------------------------------------------------------------- output sink */
+
+#if ANY_CODEC
 
 typedef struct sink {
     kw_wr *w;
@@ -48,6 +53,15 @@ sink_init(sink *s, kw_wr *w, size_t limit)
     s->limit = limit;
 }
 
+static kw_err
+sink_err(const sink *s)
+{
+    kw_err e = kw_wr_finish(s->w);
+    return e ? e : KW_ERR_NOMEM;
+}
+#endif
+
+#if STREAM_CODEC
 /* Bytes the writer can still take: up to its maximum if it grows, else to its end. */
 static size_t
 wr_room(const kw_wr *w)
@@ -101,13 +115,7 @@ sink_put(sink *s, size_t unused)
     s->produced += used;
     return KW_ERR_OK;
 }
-
-static kw_err
-sink_err(const sink *s)
-{
-    kw_err e = kw_wr_finish(s->w);
-    return e ? e : KW_ERR_NOMEM;
-}
+#endif
 
 /* ---------------------------------------------------------------- gzip */
 
@@ -116,8 +124,10 @@ sink_err(const sink *s)
 #define GZ_WBITS (15 + 16)
 
 static kw_err
-gz_compress(int level, const uint8_t *in, size_t len, sink *s)
+gz_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
 {
+    sink sk, *s = &sk;
+    sink_init(s, w, SIZE_MAX);
     if (level == KW_CODEC_LEVEL_DEFAULT)
         level = Z_DEFAULT_COMPRESSION;
     if (level < -1 || level > 9)
@@ -156,8 +166,10 @@ gz_compress(int level, const uint8_t *in, size_t len, sink *s)
 /* One or more concatenated gzip members. Input that ends inside a member, or trailing bytes
  * that are not another member's header, are corrupt. */
 static kw_err
-gz_decompress(const uint8_t *in, size_t len, sink *s)
+gz_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
 {
+    sink sk, *s = &sk;
+    sink_init(s, w, max_out);
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     int rc = inflateInit2(&zs, GZ_WBITS);
@@ -271,8 +283,10 @@ snappy_block_decompress(const uint8_t *in, size_t n, sink *s)
 /* xerial framing when the magic is there (snappy-java ignores the two version fields), else
  * the whole input is one raw block, as SnappyInputStream does. */
 static kw_err
-sn_decompress(const uint8_t *in, size_t len, sink *s)
+sn_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
 {
+    sink sk, *s = &sk;
+    sink_init(s, w, max_out);
     if (len < sizeof(xerial_magic) || memcmp(in, xerial_magic, sizeof(xerial_magic)) != 0)
         return snappy_block_decompress(in, len, s);
     kw_rd r;
@@ -406,14 +420,16 @@ lz4_feed(LZ4F_dctx *d, const uint8_t *src, size_t left, bool last, sink *s)
         left -= ssz;
         if (r == 0 && left == 0)
             return KW_ERR_OK; /* a frame ended with the input (or with this segment) */
-        if (left == 0 && dsz < avail)
-            return KW_ERR_DECOMPRESS; /* the decoder wants more input than there is */
+        if (left == 0 && dsz < avail) /* the decoder wants more input than there is */
+            return last ? KW_ERR_DECOMPRESS : KW_ERR_OK;
     }
 }
 
 static kw_err
-lz4_decompress(unsigned flags, const uint8_t *in, size_t len, sink *s)
+lz4_decompress(unsigned flags, const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
 {
+    sink sk, *s = &sk;
+    sink_init(s, w, max_out);
     LZ4F_dctx *d;
     if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
         return KW_ERR_NOMEM;
@@ -435,8 +451,10 @@ lz4_decompress(unsigned flags, const uint8_t *in, size_t len, sink *s)
 
 #if KW_HAVE_ZSTD
 static kw_err
-zstd_compress(int level, const uint8_t *in, size_t len, sink *s)
+zstd_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
 {
+    sink sk, *s = &sk;
+    sink_init(s, w, SIZE_MAX);
     if (level == KW_CODEC_LEVEL_DEFAULT)
         level = 3;
     if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
@@ -481,8 +499,10 @@ zstd_window_log(size_t max_out)
 }
 
 static kw_err
-zstd_decompress(const uint8_t *in, size_t len, sink *s)
+zstd_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
 {
+    sink sk, *s = &sk;
+    sink_init(s, w, max_out);
     ZSTD_DCtx *d = ZSTD_createDCtx();
     if (!d)
         return KW_ERR_NOMEM;
@@ -562,9 +582,6 @@ kw_compress(int codec, int level, kw_slice in, kw_wr *out)
         return e;
     const uint8_t *p = in.ptr;
     size_t len = in.len > 0 ? (size_t)in.len : 0;
-    sink s;
-    sink_init(&s, out, SIZE_MAX);
-    (void)p;
     (void)level;
     switch (codec) {
     case KW_CODEC_NONE:
@@ -572,7 +589,7 @@ kw_compress(int codec, int level, kw_slice in, kw_wr *out)
         return kw_wr_finish(out);
 #if KW_HAVE_ZLIB
     case KW_CODEC_GZIP:
-        return gz_compress(level, p, len, &s);
+        return gz_compress(level, p, len, out);
 #endif
 #if KW_HAVE_SNAPPY
     case KW_CODEC_SNAPPY:
@@ -584,7 +601,7 @@ kw_compress(int codec, int level, kw_slice in, kw_wr *out)
 #endif
 #if KW_HAVE_ZSTD
     case KW_CODEC_ZSTD:
-        return zstd_compress(level, p, len, &s);
+        return zstd_compress(level, p, len, out);
 #endif
     default:
         return KW_ERR_UNSUPPORTED_CODEC;
@@ -599,8 +616,6 @@ kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out, size_t max_
         return e;
     const uint8_t *p = in.ptr;
     size_t len = in.len > 0 ? (size_t)in.len : 0;
-    sink s;
-    sink_init(&s, out, max_out);
     (void)flags;
     switch (codec) {
     case KW_CODEC_NONE:
@@ -610,22 +625,21 @@ kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out, size_t max_
         return kw_wr_finish(out);
 #if KW_HAVE_ZLIB
     case KW_CODEC_GZIP:
-        return gz_decompress(p, len, &s);
+        return gz_decompress(p, len, out, max_out);
 #endif
 #if KW_HAVE_SNAPPY
     case KW_CODEC_SNAPPY:
-        return sn_decompress(p, len, &s);
+        return sn_decompress(p, len, out, max_out);
 #endif
 #if KW_HAVE_LZ4
     case KW_CODEC_LZ4:
-        return lz4_decompress(flags, p, len, &s);
+        return lz4_decompress(flags, p, len, out, max_out);
 #endif
 #if KW_HAVE_ZSTD
     case KW_CODEC_ZSTD:
-        return zstd_decompress(p, len, &s);
+        return zstd_decompress(p, len, out, max_out);
 #endif
     default:
-        (void)s;
         return KW_ERR_UNSUPPORTED_CODEC;
     }
 }

@@ -376,6 +376,13 @@ kw_io_tags_begin(kw_io *io, kw_tagsec *ts)
         }
         for (uint32_t i = 0; i < cnt && !r->err; i++) {
             ts->ent[i].tag = kw_rd_uvarint(r);
+            /* Tags must strictly increase (KIP-482). A repeated tag would otherwise be read
+             * once as the known field and kept once as unknown, and a re-encode would change
+             * which value wins. */
+            if (i > 0 && ts->ent[i].tag <= ts->ent[i - 1].tag) {
+                kw_rd_fail(r, KW_ERR_MALFORMED);
+                return;
+            }
             uint32_t size = kw_rd_uvarint(r);
             if (size > INT32_MAX) {
                 kw_rd_fail(r, KW_ERR_MALFORMED);

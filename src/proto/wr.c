@@ -91,6 +91,8 @@ kw_wr_reserve(kw_wr *w, size_t n)
 {
     if (w->err)
         return NULL;
+    if (n == 0) /* an empty growing writer has no buffer yet: no arithmetic on NULL */
+        return w->p;
     if ((size_t)(w->end - w->p) < n && !grow(w, n))
         return NULL;
     uint8_t *p = w->p;

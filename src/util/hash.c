@@ -2,10 +2,7 @@
  * match its reference bit for bit, or keyed records land on a different partition than the
  * same key sent by a Java or librdkafka producer, which breaks per-key ordering. */
 #include "kwire/hash.h"
-
-/* CRC-32 (IEEE, zlib convention: crc 0 to start, pre- and post-inverted inside) comes from
- * crc32c.c, which owns the checksum tables. Declared here until its header is shared. */
-uint32_t kwi_crc32(uint32_t crc, const void *p, size_t n);
+#include "util/crc32c.h"
 
 /* Kafka Utils.murmur2. Java reads every byte as `b & 0xff` and works in int with wrapping
  * multiplication and logical shifts (>>>), which is uint32_t arithmetic here. */

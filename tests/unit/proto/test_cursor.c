@@ -3,11 +3,13 @@
  * negative lengths, hostile counts, no space), sticky errors, and decoding truncated frames that
  * end at a PROT_NONE page so any read past the end faults. */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
-#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kwire/proto.h"
 #include "../../support/guard.h"
@@ -75,6 +77,9 @@ tr_alloc(void *ud, size_t size)
     track *t = ud;
     if (t->fail_after >= 0 && t->allocs >= t->fail_after)
         return NULL;
+    /* Refuse absurd sizes as malloc would, without tripping a sanitizer's size check. */
+    if (size > (size_t)1 << 40)
+        return NULL;
     /* A size header in front lets free check the size it is given. */
     size_t *p = malloc(sizeof(size_t) * 2 + size);
     if (!p)
@@ -91,6 +96,8 @@ tr_realloc(void *ud, void *ptr, size_t old_size, size_t new_size)
 {
     track *t = ud;
     if (t->fail_after >= 0 && t->allocs >= t->fail_after)
+        return NULL;
+    if (new_size > (size_t)1 << 40)
         return NULL;
     size_t *h = (size_t *)ptr - 2;
     ck_assert_uint_eq(h[0], old_size);
@@ -1169,8 +1176,9 @@ START_TEST(arena_overflow)
     ck_assert_ptr_null(kw_arena_calloc(&ar, 2, SIZE_MAX / 2 + 1));
     ck_assert_ptr_null(kw_arena_alloc(&ar, SIZE_MAX));
     ck_assert_ptr_null(kw_arena_alloc(&ar, SIZE_MAX - 7));
-    ck_assert_ptr_null(kw_arena_alloc(&ar, SIZE_MAX - 64));
     ck_assert_int_eq(t.allocs, 0); /* rejected before asking the allocator */
+    /* Representable but absurd: the allocator says no, the arena passes that on. */
+    ck_assert_ptr_null(kw_arena_alloc(&ar, SIZE_MAX - 64));
     ck_assert_uint_eq(ar.used, 0);
     /* Zero elements still give a valid pointer. */
     ck_assert_ptr_nonnull(kw_arena_calloc(&ar, 0, 16));
@@ -1236,15 +1244,44 @@ END_TEST
 
 /* ---------------------------------------------------------------- guard page */
 
-/* The helper itself: the byte after the data faults. */
+/* The helper itself: the last byte is readable and the byte after it is not. The probe is a
+ * write(2) from that address into a pipe, which fails with EFAULT instead of raising SIGSEGV,
+ * so it works the same under AddressSanitizer (which takes over SIGSEGV). */
+static bool
+readable(const void *p)
+{
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    errno = 0;
+    ssize_t n = write(fd[1], p, 1);
+    int err = errno;
+    close(fd[0]);
+    close(fd[1]);
+    ck_assert(n == 1 || err == EFAULT);
+    return n == 1;
+}
+
 START_TEST(guard_page_faults)
 {
+    static const size_t lens[] = {0, 1, 3, 4095, 4096, 4097, 10000};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        kwt_guard g;
+        ck_assert_ptr_nonnull(kwt_guard_init(&g, NULL, lens[i]));
+        ck_assert_uint_eq(g.len, lens[i]);
+        if (lens[i]) {
+            ck_assert(readable(g.data));
+            ck_assert(readable(g.data + lens[i] - 1));
+            ck_assert_uint_eq(g.data[lens[i] - 1], 0);
+        }
+        ck_assert(!readable(g.data + lens[i]));
+        kwt_guard_fini(&g);
+        ck_assert_ptr_null(g.data);
+        kwt_guard_fini(&g); /* twice is harmless */
+    }
     kwt_guard g;
     ck_assert_ptr_nonnull(kwt_guard_init(&g, "abc", 3));
     ck_assert(memcmp(g.data, "abc", 3) == 0);
-    volatile uint8_t *p = g.data;
-    uint8_t x = p[3]; /* SIGSEGV */
-    ck_assert_msg(0, "read past the guard: %d", x);
+    kwt_guard_fini(&g);
 }
 END_TEST
 
@@ -1530,7 +1567,7 @@ kw_test_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("guard");
-    tcase_add_test_raise_signal(tc, guard_page_faults, SIGSEGV);
+    tcase_add_test(tc, guard_page_faults);
     tcase_add_test(tc, guard_page_primitives);
     tcase_add_test(tc, guard_page_heartbeat);
     tcase_add_test(tc, guard_page_request_frames);

@@ -117,57 +117,63 @@ model_min(const model *m)
     return best;
 }
 
-static void
+/* The model helpers return NULL when heap and model agree, else what disagreed. They avoid
+ * ck_assert in the hot loop: Check records a mark point per assertion, which would make a run
+ * of a few hundred thousand operations take minutes. */
+static const char *
 model_insert(model *m, kwi_heap *h, int i, int64_t deadline)
 {
     int was = m->queued[i];
     kw_err e = kwi_heap_insert(h, &m->nodes[i], deadline);
     if (e) {
         /* Only growth can fail, and then nothing may have changed. */
-        ck_assert_int_eq(e, KW_ERR_NOMEM);
-        ck_assert(!was);
-        ck_assert(!kwi_heap_node_queued(&m->nodes[i]));
-        ck_assert_uint_eq(kwi_heap_len(h), m->len);
-        return;
+        if (e != KW_ERR_NOMEM || was)
+            return "insert failed with a wrong error, or for a queued node";
+        if (kwi_heap_node_queued(&m->nodes[i]) || kwi_heap_len(h) != m->len)
+            return "failed insert changed the heap";
+        return NULL;
     }
     if (!was)
         m->len++;
     m->queued[i] = 1;
     m->deadline[i] = deadline;
     m->seq[i] = m->next_seq++;
-    ck_assert_uint_eq(m->nodes[i].seq, m->seq[i]);
+    return m->nodes[i].seq == m->seq[i] ? NULL : "sequence number differs from the model";
 }
 
-static void
+static const char *
 model_check(const model *m, const kwi_heap *h)
 {
-    ck_assert(kwi_heap_check(h));
-    ck_assert_uint_eq(kwi_heap_len(h), m->len);
+    if (!kwi_heap_check(h))
+        return "heap property or stored index broken";
+    if (kwi_heap_len(h) != m->len)
+        return "length differs from the model";
     int best = model_min(m);
-    kwi_heap_node *top = kwi_heap_peek(h);
-    if (best < 0)
-        ck_assert_ptr_null(top);
-    else
-        ck_assert_ptr_eq(top, &m->nodes[best]);
+    if (kwi_heap_peek(h) != (best < 0 ? NULL : &m->nodes[best]))
+        return "peek is not the model's minimum";
     for (int i = 0; i < POOL; i++)
-        ck_assert_int_eq(kwi_heap_node_queued(&m->nodes[i]), m->queued[i]);
+        if (kwi_heap_node_queued(&m->nodes[i]) != m->queued[i])
+            return "queued flag differs from the model";
+    return NULL;
 }
 
-/* One random operation. Deadlines come from a small range so ties (and the seq tie-break) are
- * common. */
-static void
+/* One random operation, then a full comparison. Deadlines come from a small range so ties
+ * (and the seq tie-break) are common. */
+static const char *
 random_op(model *m, kwi_heap *h, unsigned *rng)
 {
     int i = (int)(rng_next(rng) % POOL);
     int64_t deadline = (int64_t)(rng_next(rng) % 64) - 8;
+    const char *why = NULL;
     switch (rng_next(rng) % 5) {
     case 0:
     case 1: /* insert, or re-key when already queued */
-        model_insert(m, h, i, deadline);
+        why = model_insert(m, h, i, deadline);
         break;
     case 2: { /* remove by handle */
         int removed = kwi_heap_remove(h, &m->nodes[i]);
-        ck_assert_int_eq(removed, m->queued[i]);
+        if (removed != m->queued[i])
+            return "remove disagrees with the model about membership";
         if (removed)
             m->len--;
         m->queued[i] = 0;
@@ -176,19 +182,29 @@ random_op(model *m, kwi_heap *h, unsigned *rng)
     case 3: { /* pop must return the model's minimum */
         int best = model_min(m);
         kwi_heap_node *n = kwi_heap_pop(h);
-        if (best < 0) {
-            ck_assert_ptr_null(n);
-        } else {
-            ck_assert_ptr_eq(n, &m->nodes[best]);
+        if (n != (best < 0 ? NULL : &m->nodes[best]))
+            return "pop is not the model's minimum";
+        if (best >= 0) {
             m->queued[best] = 0;
             m->len--;
         }
         break;
     }
-    default: /* peek is checked by model_check after every op */
+    default: /* peek is compared by model_check after every op */
         break;
     }
-    model_check(m, h);
+    return why ? why : model_check(m, h);
+}
+
+static void
+run_model(model *m, kwi_heap *h, unsigned seed, int ops)
+{
+    unsigned rng = seed;
+    for (int k = 0; k < ops; k++) {
+        const char *why = random_op(m, h, &rng);
+        if (why)
+            ck_abort_msg("seed %u, operation %d: %s", seed, k, why);
+    }
 }
 
 static void
@@ -197,13 +213,15 @@ drain_in_order(model *m, kwi_heap *h)
     int64_t last_d = INT64_MIN;
     uint64_t last_s = 0;
     kwi_heap_node *n;
+    int ordered = 1;
     while ((n = kwi_heap_pop(h)) != NULL) {
-        ck_assert(n->deadline_ms > last_d || (n->deadline_ms == last_d && n->seq > last_s));
+        ordered &= n->deadline_ms > last_d || (n->deadline_ms == last_d && n->seq > last_s);
         last_d = n->deadline_ms;
         last_s = n->seq;
         m->queued[n - m->nodes] = 0;
         m->len--;
     }
+    ck_assert(ordered);
     ck_assert_uint_eq(m->len, 0);
 }
 
@@ -232,9 +250,7 @@ START_TEST(test_heap_random_model)
         kwi_heap_init(&h, &a);
         static model m;
         model_init(&m);
-        unsigned rng = seed * 7919u;
-        for (int k = 0; k < 20000; k++)
-            random_op(&m, &h, &rng);
+        run_model(&m, &h, seed * 7919u, 20000);
         drain_in_order(&m, &h);
         kwi_heap_fini(&h);
         ck_assert_uint_eq(t.live, 0);
@@ -346,9 +362,7 @@ START_TEST(test_heap_random_failing_alloc)
         kwi_heap_init(&h, &a);
         static model m;
         model_init(&m);
-        unsigned rng = seed * 104729u;
-        for (int k = 0; k < 10000; k++)
-            random_op(&m, &h, &rng);
+        run_model(&m, &h, seed * 104729u, 10000);
         drain_in_order(&m, &h);
         kwi_heap_fini(&h);
         ck_assert_uint_eq(t.live, 0);
