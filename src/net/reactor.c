@@ -376,7 +376,9 @@ run_timers(kwi_reactor *r)
 {
     int64_t now = kwi_reactor_now_ms(r);
     /* Timers armed from here on get a sequence number >= limit and wait for the next step,
-     * so a callback that re-arms itself with delay 0 cannot monopolise this one. */
+     * so a callback that re-arms itself with delay 0 cannot monopolise this one. If such a
+     * timer sorts first, older due timers behind it wait one step as well; timeout_ms() is
+     * then 0, so the delay is one loop turn, never a lost timer. */
     uint64_t limit = kwi_heap_next_seq(&r->heap);
     for (unsigned done = 0; done < r->timer_budget; done++) {
         kwi_heap_node *n = kwi_heap_peek(&r->heap);
