@@ -183,8 +183,8 @@ typedef struct kw_record_iter {
  * @return KW_ERR_OK, or the error kw_record_iter_next will stop with: KW_ERR_INVALID_ARG (no
  *         scratch for a compressed batch), KW_ERR_UNSUPPORTED_CODEC, KW_ERR_DECOMPRESS,
  *         KW_ERR_BOMB, the scratch writer's error, KW_ERR_MALFORMED (a record count the data
- *         cannot hold; a legacy wrapper with a null value, zstd, an empty or compressed inner
- *         set, or inconsistent inner offsets), KW_ERR_CRC (a legacy inner message).
+ *         cannot hold; a legacy wrapper with a null value, zstd, an empty inner set, a partial
+ *         inner entry, or a wrapper offset below its last inner offset).
  */
 KW_API kw_err kw_record_iter_init(kw_record_iter *it, const kw_batch *b, kw_wr *scratch,
                                   size_t max_out);
@@ -194,7 +194,9 @@ KW_API kw_err kw_record_iter_init(kw_record_iter *it, const kw_batch *b, kw_wr *
  * v2 records are checked field by field: each must fill exactly its stated length, lengths are
  * -1 or non-negative, header keys are not null, header counts are not negative, and the batch
  * must hold exactly record_count records (KW_ERR_MALFORMED, KW_ERR_TRUNCATED, KW_ERR_OVERLONG).
- * Trailing bytes after the last record are reported after it was returned.
+ * Trailing bytes after the last record are reported after it was returned. Legacy inner
+ * messages are CRC-checked one by one (KW_ERR_CRC) and may not be compressed themselves
+ * (KW_ERR_MALFORMED); the records before a bad one have already been returned.
  */
 KW_API bool kw_record_iter_next(kw_record_iter *it, kw_record *out);
 /** @brief KW_ERR_OK after a clean end, else the error that stopped the iteration. */

@@ -320,6 +320,9 @@ lz4_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
     memset(&prefs, 0, sizeof(prefs));
     prefs.frameInfo.blockSizeID = LZ4F_max64KB;
     prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+    /* Input goes in whole 64 KiB blocks, so flushing each update changes nothing in the frame;
+     * it only keeps LZ4F_compressBound to the size of this update instead of a full block. */
+    prefs.autoFlush = 1;
     prefs.compressionLevel = level == KW_CODEC_LEVEL_DEFAULT || level == 9 ? 0 : level;
     LZ4F_cctx *c;
     if (LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)))

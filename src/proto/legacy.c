@@ -96,7 +96,7 @@ kwi_legacy_iter_init(kw_record_iter *it, kw_wr *scratch, size_t max_out)
 {
     const kw_batch *b = &it->b;
     int codec = kw_batch_codec(b);
-    kw_rd_init(&it->rd, b->records.ptr, b->records.len > 0 ? (size_t)b->records.len : 0);
+    kwi_rd_over(&it->rd, b->records.ptr, b->records.len > 0 ? (size_t)b->records.len : 0);
     if (codec == KW_CODEC_NONE) {
         it->single = true;
         return KW_ERR_OK;
@@ -128,7 +128,7 @@ static void
 fill_plain(const kw_batch *m, kw_record *out)
 {
     kw_rd r;
-    kw_rd_init(&r, m->records.ptr, (size_t)m->records.len);
+    kwi_rd_over(&r, m->records.ptr, (size_t)m->records.len);
     out->offset = m->base_offset;
     out->timestamp = m->max_timestamp;
     out->attributes = (int8_t)m->attributes;

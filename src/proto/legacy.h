@@ -17,6 +17,8 @@ bool kwi_legacy_iter_next(kw_record_iter *it, kw_record *out);
 /* Rewind `scratch` and decompress `in` into it; on success it->rd reads the result. */
 kw_err kwi_records_inflate(kw_record_iter *it, int codec, unsigned flags, kw_slice in,
                            kw_wr *scratch, size_t max_out);
+/* kw_rd_init that accepts a null pointer (as an empty range). */
+void kwi_rd_over(kw_rd *r, const uint8_t *p, size_t n);
 /* Sets the iterator's sticky error; returns false so a next() can end with it. */
 bool kwi_records_fail(kw_record_iter *it, kw_err e);
 

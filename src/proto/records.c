@@ -33,12 +33,21 @@ put_be(uint8_t *p, uint64_t v, size_t n)
         p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
+/* A cursor over p[0..n). A null p (an empty writer, a null slice) becomes an empty range over
+ * a static byte: NULL + 0 is undefined behaviour in C, and UBSan reports it. */
+void
+kwi_rd_over(kw_rd *r, const uint8_t *p, size_t n)
+{
+    static const uint8_t none[1];
+    kw_rd_init(r, p ? p : none, p ? n : 0);
+}
+
 /* ---------------------------------------------------------------- batch iterator */
 
 void
 kw_batch_iter_init(kw_batch_iter *it, kw_slice records)
 {
-    kw_rd_init(&it->rd, records.ptr, records.len > 0 ? (size_t)records.len : 0);
+    kwi_rd_over(&it->rd, records.ptr, records.len > 0 ? (size_t)records.len : 0);
     it->partial = false;
 }
 
@@ -146,7 +155,7 @@ kwi_records_inflate(kw_record_iter *it, int codec, unsigned flags, kw_slice in, 
     kw_err e = kw_decompress_ex(codec, flags, in, scratch, max_out);
     if (e)
         return e;
-    kw_rd_init(&it->rd, scratch->base, kw_wr_len(scratch));
+    kwi_rd_over(&it->rd, scratch->base, kw_wr_len(scratch));
     return KW_ERR_OK;
 }
 
@@ -155,8 +164,14 @@ v2_iter_init(kw_record_iter *it, kw_wr *scratch, size_t max_out)
 {
     const kw_batch *b = &it->b;
     int codec = kw_batch_codec(b);
+    if (b->record_count == 0) {
+        /* The log cleaner keeps emptied batches (for producer state) with their original
+         * attributes and no records area; like Java, do not try to decompress one. */
+        kwi_rd_over(&it->rd, NULL, 0);
+        return KW_ERR_OK;
+    }
     if (codec == KW_CODEC_NONE) {
-        kw_rd_init(&it->rd, b->records.ptr, b->records.len > 0 ? (size_t)b->records.len : 0);
+        kwi_rd_over(&it->rd, b->records.ptr, b->records.len > 0 ? (size_t)b->records.len : 0);
     } else {
         kw_err e = kwi_records_inflate(it, codec, 0, b->records, scratch, max_out);
         if (e)
@@ -176,7 +191,7 @@ kw_record_iter_init(kw_record_iter *it, const kw_batch *b, kw_wr *scratch, size_
     kw_err e = b->magic == V2_MAGIC ? v2_iter_init(it, scratch, max_out)
                                     : kwi_legacy_iter_init(it, scratch, max_out);
     if (e) {
-        kw_rd_init(&it->rd, NULL, 0);
+        kwi_rd_over(&it->rd, NULL, 0);
         it->err = e;
     }
     return e;
@@ -280,7 +295,7 @@ kw_record_iter_next(kw_record_iter *it, kw_record *out)
 void
 kw_header_iter_init(kw_header_iter *it, const kw_record *rec)
 {
-    kw_rd_init(&it->rd, rec->headers.ptr, rec->headers.len > 0 ? (size_t)rec->headers.len : 0);
+    kwi_rd_over(&it->rd, rec->headers.ptr, rec->headers.len > 0 ? (size_t)rec->headers.len : 0);
     it->left = rec->n_headers;
 }
 
