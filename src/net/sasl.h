@@ -40,10 +40,8 @@
 
 /* The error code of an authentication failure: the server said no (SCRAM e=), the server's
  * signature is wrong, the server's nonce does not extend ours, or its iteration count is
- * outside the accepted range. kw_err has no authentication code yet; until error.h gains one
- * (a pinned number), such failures are KW_ERR_CONFIG, the usual cause being wrong credentials.
- * Malformed server messages are KW_ERR_MALFORMED. Change this one line when the code exists. */
-#define KWI_SASL_ERR_AUTH KW_ERR_CONFIG
+ * outside the accepted range. Malformed server messages are KW_ERR_MALFORMED. */
+#define KWI_SASL_ERR_AUTH KW_ERR_AUTH
 
 /* Longest accepted username or password, in bytes (also bounds every client message). */
 #define KWI_SASL_MAX_CRED 1024u
