@@ -23,19 +23,24 @@
  *
  * Errors: every failure fills the caller's kw_error with one line naming the host and the
  * reason (the certificate verification error with the failing certificate's depth and
- * subject, a host-name mismatch, the alert the peer sent, "closed the connection", the
- * errno text). Nothing is printed. The thread's OpenSSL error queue is cleared before and
- * after each call, so one connection's errors never show up in another's.
+ * subject, a host-name mismatch with the names the certificate does carry, the alert the
+ * peer sent, "closed the connection", "does not speak TLS", the errno text). Nothing is
+ * printed. The thread's OpenSSL error queue is cleared before each call and drained after
+ * each failure, so one connection's errors never show up in another's.
  *   - KW_ERR_CONFIG: a setting is wrong (unreadable CA file, key does not match certificate,
- *     wrong key password, TLS not built in).
- *   - KW_ERR_IO: the handshake or the session failed (verification, alert, reset, EOF).
- *     Certificate verification and host-name failures set retriable = false and fatal = true
- *     in the kw_error: reconnecting will fail the same way until someone changes the
- *     certificates or the settings.
+ *     wrong key password, TLS not built in). The message names the property
+ *     (ssl.ca.location, ssl.key.password, ...).
+ *   - KW_ERR_AUTH (not retriable): authentication failed: the broker's certificate did not
+ *     verify (untrusted, expired, wrong host name), or the broker rejected ours with an
+ *     alert (certificate required, unknown CA, bad certificate, handshake failure, ...).
+ *   - KW_ERR_IO: the handshake or the session failed otherwise. Failures that reconnecting
+ *     cannot fix (other alerts such as protocol_version, a peer that does not speak TLS) have
+ *     err->retriable = false; socket errors and EOF stay retriable.
  *   - KW_ERR_INVALID_ARG: bad arguments (negative fd, over-long host).
  *   - KW_ERR_NOMEM: out of memory (our allocator or OpenSSL's).
- * After a session returns KWI_TLS_ERROR or KWI_TLS_CLOSED it is dead: every later call except
- * pending() and free() returns the same status again, with a message saying so.
+ * After a session returns KWI_TLS_ERROR or KWI_TLS_CLOSED it is dead: handshake, read and
+ * write return the same status again with a message saying so, shutdown returns KWI_TLS_OK
+ * without I/O, and pending() returns 0.
  *
  * Threads: a context and its sessions belong to one thread (the reactor's). Different
  * contexts may be used on different threads. No global state of kwire's; OpenSSL 3

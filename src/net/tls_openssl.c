@@ -547,17 +547,39 @@ verify_error(kwi_tls *t, kw_error *err)
     long v = t->verify_code != X509_V_OK ? t->verify_code : SSL_get_verify_result(t->ssl);
     const char *vs = X509_verify_cert_error_string(v);
     const char *subject = t->verify_subject[0] ? t->verify_subject : "?";
+    /* KW_ERR_AUTH, not retriable, like SASL failures: the connection layer must not hammer
+     * a broker whose certificate we reject (Java: SslAuthenticationException). */
     if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
-        kw_error_set(err, KW_ERR_IO,
+        kw_error_set(err, KW_ERR_AUTH,
                      "TLS handshake with %s failed: %s: the broker's certificate (%s) is valid "
                      "for %s, not for \"%s\"",
                      t->host, vs, subject, t->verify_names[0] ? t->verify_names : "?", t->host);
     else
-        kw_error_set(err, KW_ERR_IO,
+        kw_error_set(err, KW_ERR_AUTH,
                      "TLS handshake with %s failed: certificate verification failed: %s (depth "
                      "%d, subject %s)",
                      t->host, vs, t->verify_depth, subject);
     not_retriable(err);
+}
+
+/* Alerts by which the peer rejects our certificate, or us: authentication failures. */
+static bool
+cert_alert(int alert)
+{
+    switch (alert) {
+    case SSL_AD_HANDSHAKE_FAILURE: /* what TLS 1.2 servers send for a missing client cert */
+    case SSL_AD_BAD_CERTIFICATE:
+    case SSL_AD_UNSUPPORTED_CERTIFICATE:
+    case SSL_AD_CERTIFICATE_REVOKED:
+    case SSL_AD_CERTIFICATE_EXPIRED:
+    case SSL_AD_CERTIFICATE_UNKNOWN:
+    case SSL_AD_UNKNOWN_CA:
+    case SSL_AD_ACCESS_DENIED:
+    case SSL_AD_CERTIFICATE_REQUIRED:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Describes an SSL_ERROR_SSL whose first queued error is `code` (text `why`). */
@@ -581,8 +603,9 @@ ssl_error(kwi_tls *t, unsigned long code, const char *why, const char *op, kw_er
         const char *name = ERR_reason_error_string(code);
         const char *p = name ? strstr(name, "alert ") : NULL;
         name = p ? p + 6 : SSL_alert_desc_string_long(alert);
-        kw_error_set(err, KW_ERR_IO, "TLS %s %s failed: the broker sent the alert \"%s\"%s",
-                     op_name(t, op), t->host, name, hint);
+        kw_error_set(err, cert_alert(alert) ? KW_ERR_AUTH : KW_ERR_IO,
+                     "TLS %s %s failed: the broker sent the alert \"%s\"%s", op_name(t, op),
+                     t->host, name, hint);
         not_retriable(err);
     } else if (!t->established &&
                (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
@@ -650,7 +673,7 @@ fail(kwi_tls *t, int ret, const char *op, kw_error *err)
                      t->host, e);
     }
     t->dead = rc;
-    t->dead_code = KW_ERR_IO;
+    t->dead_code = err ? err->code : KW_ERR_IO;
     return rc;
 }
 
