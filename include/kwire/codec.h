@@ -80,8 +80,7 @@ KW_API kw_err kw_compress(int codec, int level, kw_slice in, kw_wr *out);
 KW_API kw_err kw_decompress(int codec, kw_slice in, kw_wr *out, size_t max_out);
 
 /** @brief kw_decompress with KW_DECOMPRESS_* flags. */
-KW_API kw_err kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out,
-                               size_t max_out);
+KW_API kw_err kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out, size_t max_out);
 
 #ifdef __cplusplus
 }

@@ -47,8 +47,8 @@
 static int
 host_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 static unsigned char
@@ -629,8 +629,8 @@ hosts_line(void *ud, const char *s, size_t n)
 }
 
 size_t
-kwi_dns_hosts_parse(const char *text, size_t len, const char *name, int family,
-                    kwi_dns_addr *addrs, size_t *n, size_t cap)
+kwi_dns_hosts_parse(const char *text, size_t len, const char *name, int family, kwi_dns_addr *addrs,
+                    size_t *n, size_t cap)
 {
     hosts_ctx h = {name, strlen(name), family, addrs, n, cap, 0};
     text_lines(text, len, hosts_line, &h);
@@ -720,8 +720,8 @@ kwi_dns_conf_load(kwi_dns_conf *c, const char *path, kw_error *err)
 }
 
 kw_err
-kwi_dns_hosts_load(const char *path, const char *name, int family, kwi_dns_addr *addrs,
-                   size_t *n, size_t cap, kw_error *err)
+kwi_dns_hosts_load(const char *path, const char *name, int family, kwi_dns_addr *addrs, size_t *n,
+                   size_t cap, kw_error *err)
 {
     bool missing;
     hosts_ctx h = {name, strlen(name), family, addrs, n, cap, 0};
@@ -768,8 +768,8 @@ typedef struct query {
     bool done;
     kw_err rc; /* when done: OK (addresses or NODATA), NOT_FOUND (NXDOMAIN), TOO_LARGE (TC) */
     fail_kind fail;
-    uint8_t rcode;    /* of the last server failure */
-    long failed_try;  /* the try in which the current server failed it, or -1 */
+    uint8_t rcode;   /* of the last server failure */
+    long failed_try; /* the try in which the current server failed it, or -1 */
     kwi_dns_answer ans;
     uint8_t buf[KWI_DNS_QUERY_MAX];
     size_t len;
@@ -883,8 +883,9 @@ kwi_dns_new(const kwi_dns_opts *o, kwi_dns **out, kw_error *err)
     d->prefer = o->prefer;
     d->ttl_min_s = o->ttl_min_s;
     d->ttl_max_s = o->ttl_max_s;
-    d->cache_cap = o->cache_entries < 0 ? 0 : o->cache_entries == 0 ? CACHE_DEFAULT
-                                                                    : (size_t)o->cache_entries;
+    d->cache_cap = o->cache_entries < 0    ? 0
+                   : o->cache_entries == 0 ? CACHE_DEFAULT
+                                           : (size_t)o->cache_entries;
     d->rand = o->rand;
     const char *hosts = o->hosts ? o->hosts : DEFAULT_HOSTS;
     bool nomem = false;
@@ -983,8 +984,8 @@ cache_put(kwi_dns *d, const char *name, const kwi_dns_result *res, int64_t now_m
 /* Orders addresses into a result: families interleaved, the preferred one first, duplicates
  * dropped, at most KWI_DNS_MAX_ADDRS. */
 static void
-order_result(kwi_dns_result *res, const kwi_dns_addr *first, size_t n1,
-             const kwi_dns_addr *second, size_t n2)
+order_result(kwi_dns_result *res, const kwi_dns_addr *first, size_t n1, const kwi_dns_addr *second,
+             size_t n2)
 {
     res->n = 0;
     for (size_t i = 0; i < n1 || i < n2; i++) {
@@ -1065,7 +1066,9 @@ family_words(int family)
     return family == AF_INET ? "A (IPv4)" : family == AF_INET6 ? "AAAA (IPv6)" : "A or AAAA";
 }
 
-/* Every query has ended, or one said NXDOMAIN: merge, cache, or pick the error to report. */
+/* Every query has ended or run out of tries: merge, cache, or pick the error to report.
+ * Addresses win over a negative answer for the other family: some servers wrongly answer
+ * NXDOMAIN to AAAA for a name that has an A record (RFC 4074 section 4.2). */
 static void
 finish_dns(kwi_dns_lookup *l, int64_t now_ms)
 {
@@ -1073,15 +1076,12 @@ finish_dns(kwi_dns_lookup *l, int64_t now_ms)
     size_t n4 = 0, n6 = 0;
     uint32_t ttl = UINT32_MAX;
     const query *worst = NULL;
+    bool nxdomain = false;
     for (size_t i = 0; i < l->nq; i++) {
         const query *q = &l->q[i];
         if (q->done && q->rc == KW_ERR_NOT_FOUND) {
-            finish_err(l, KW_ERR_NOT_FOUND,
-                       "host not found: %s (the DNS server says the name does not exist)",
-                       l->name);
-            return;
-        }
-        if (q->done && q->rc == KW_ERR_OK && q->ans.naddrs == 0) {
+            nxdomain = true;
+        } else if (q->done && q->rc == KW_ERR_OK && q->ans.naddrs == 0) {
             continue; /* NODATA: this family has no record */
         } else if (q->done && q->rc == KW_ERR_OK) {
             kwi_dns_addr *v = q->qtype == KWI_DNS_TYPE_A ? v4 : v6;
@@ -1107,6 +1107,11 @@ finish_dns(kwi_dns_lookup *l, int64_t now_ms)
         finish_ok(l, KWI_DNS_SRC_DNS);
         return;
     }
+    if (nxdomain) {
+        finish_err(l, KW_ERR_NOT_FOUND,
+                   "host not found: %s (the DNS server says the name does not exist)", l->name);
+        return;
+    }
     int fam = l->nq == 2 ? AF_UNSPEC : l->q[0].qtype == KWI_DNS_TYPE_A ? AF_INET : AF_INET6;
     if (!worst) {
         finish_err(l, KW_ERR_NOT_FOUND, "host not found: %s has no %s address record", l->name,
@@ -1123,8 +1128,8 @@ finish_dns(kwi_dns_lookup *l, int64_t now_ms)
         finish_err(l, KW_ERR_IO, "DNS lookup of %s failed: the server answered %s", l->name,
                    rcode_name(worst->rcode));
     else if (worst->fail == FAIL_SEND)
-        finish_err(l, KW_ERR_IO, "DNS lookup of %s failed: cannot send to the servers: %s",
-                   l->name, err_text(l->send_errno, eb, sizeof(eb)));
+        finish_err(l, KW_ERR_IO, "DNS lookup of %s failed: cannot send to the servers: %s", l->name,
+                   err_text(l->send_errno, eb, sizeof(eb)));
     else
         finish_err(l, KW_ERR_TIMED_OUT,
                    "DNS lookup of %s timed out: no answer (%zu server(s) x %u attempt(s), %u "
@@ -1185,9 +1190,9 @@ advance(kwi_dns_lookup *l, int64_t now_ms)
     finish_dns(l, now_ms);
 }
 
-/* Applies a decoded answer to query q, received in the current or an earlier try. */
+/* Applies a decoded answer to query q, sent by server srv in the current or an earlier try. */
 static void
-apply_answer(kwi_dns_lookup *l, query *q, const kwi_dns_answer *ans, int64_t now_ms)
+apply_answer(kwi_dns_lookup *l, query *q, const kwi_dns_answer *ans, size_t srv, int64_t now_ms)
 {
     if (ans->truncated) {
         q->done = true;
@@ -1199,12 +1204,12 @@ apply_answer(kwi_dns_lookup *l, query *q, const kwi_dns_answer *ans, int64_t now
     } else if (ans->rcode == KWI_DNS_RCODE_NXDOMAIN) {
         q->done = true;
         q->rc = KW_ERR_NOT_FOUND;
-        finish_dns(l, now_ms); /* the name does not exist in either family */
-        return;
     } else {
         q->fail = FAIL_SERVER;
         q->rcode = ans->rcode;
-        q->failed_try = l->try_idx;
+        /* A late failure from a server already left behind says nothing about this try. */
+        if (srv == (size_t)l->try_idx % l->nsrv)
+            q->failed_try = l->try_idx;
     }
     if (all_done(l)) {
         finish_dns(l, now_ms);
@@ -1218,7 +1223,8 @@ apply_answer(kwi_dns_lookup *l, query *q, const kwi_dns_answer *ans, int64_t now
     advance(l, now_ms);
 }
 
-static bool
+/* The index of the queried server that sent a datagram, or -1. */
+static long
 from_server(const kwi_dns_lookup *l, const struct sockaddr_storage *from)
 {
     for (size_t i = 0; i < l->nsrv; i++) {
@@ -1227,19 +1233,19 @@ from_server(const kwi_dns_lookup *l, const struct sockaddr_storage *from)
         if (from->ss_family == AF_INET) {
             const struct sockaddr_in *x = (const void *)from, *y = (const void *)&l->srv[i];
             if (x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr)
-                return true;
+                return (long)i;
         } else if (from->ss_family == AF_INET6) {
             const struct sockaddr_in6 *x = (const void *)from, *y = (const void *)&l->srv[i];
             if (x->sin6_port == y->sin6_port &&
                 memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0)
-                return true;
+                return (long)i;
         }
     }
-    return false;
+    return -1;
 }
 
 static void
-handle_datagram(kwi_dns_lookup *l, const uint8_t *buf, size_t n, int64_t now_ms)
+handle_datagram(kwi_dns_lookup *l, const uint8_t *buf, size_t n, size_t srv, int64_t now_ms)
 {
     for (size_t i = 0; i < l->nq && l->status == KW_ERR_AGAIN; i++) {
         query *q = &l->q[i];
@@ -1248,7 +1254,7 @@ handle_datagram(kwi_dns_lookup *l, const uint8_t *buf, size_t n, int64_t now_ms)
         kwi_dns_answer ans;
         kw_err e = kwi_dns_response_decode(buf, n, q->id, l->name, q->qtype, &ans);
         if (e == KW_ERR_OK) {
-            apply_answer(l, q, &ans, now_ms);
+            apply_answer(l, q, &ans, srv, now_ms);
             return;
         }
         /* Only our id can tell a broken reply from someone else's datagram. */
@@ -1271,9 +1277,10 @@ kwi_dns_lookup_on_readable(kwi_dns_lookup *l, int64_t now_ms)
             continue;
         if (r < 0)
             break; /* EAGAIN, or a pending ICMP error that this read has now cleared */
-        if (l->status != KW_ERR_AGAIN || (size_t)r > sizeof(buf) || !from_server(l, &from))
+        long srv = from_server(l, &from);
+        if (l->status != KW_ERR_AGAIN || (size_t)r > sizeof(buf) || srv < 0)
             continue;
-        handle_datagram(l, buf, (size_t)r, now_ms);
+        handle_datagram(l, buf, (size_t)r, (size_t)srv, now_ms);
     }
     return l->status;
 }
@@ -1358,8 +1365,8 @@ open_servers(kwi_dns_lookup *l, const kwi_dns *d, kw_error *err)
     }
     if (l->fd < 0) {
         char eb[96];
-        return kw_error_set(err, KW_ERR_IO, "cannot open a UDP socket to resolve %s: %s",
-                            l->name, err_text(errno, eb, sizeof(eb)));
+        return kw_error_set(err, KW_ERR_IO, "cannot open a UDP socket to resolve %s: %s", l->name,
+                            err_text(errno, eb, sizeof(eb)));
     }
     for (size_t i = 0; i < d->conf.nns; i++) {
         kwi_dns_addr a = d->conf.ns[i];
@@ -1376,8 +1383,7 @@ open_servers(kwi_dns_lookup *l, const kwi_dns *d, kw_error *err)
     }
     if (l->nsrv == 0)
         return kw_error_set(err, KW_ERR_IO,
-                            "cannot resolve %s: every nameserver is IPv6 and IPv6 is off",
-                            l->name);
+                            "cannot resolve %s: every nameserver is IPv6 and IPv6 is off", l->name);
     return KW_ERR_OK;
 }
 
@@ -1388,8 +1394,8 @@ answer_locally(kwi_dns_lookup *l, kwi_dns *d, int64_t now_ms)
     kwi_dns_addr found[KWI_DNS_MAX_ADDRS];
     size_t n = 0;
     if (d->hosts_path &&
-        kwi_dns_hosts_load(d->hosts_path, l->name, d->family, found, &n, KWI_DNS_MAX_ADDRS,
-                           NULL) == KW_ERR_OK &&
+        kwi_dns_hosts_load(d->hosts_path, l->name, d->family, found, &n, KWI_DNS_MAX_ADDRS, NULL) ==
+            KW_ERR_OK &&
         n > 0) {
         memcpy(l->res.addr, found, n * sizeof(found[0])); /* the file's own order */
         l->res.n = n;

@@ -264,9 +264,10 @@ void kwi_dns_cache_forget(kwi_dns *d, const char *host);
 kw_err kwi_dns_lookup_new(kwi_dns *d, const char *host, int64_t now_ms, kwi_dns_lookup **out,
                           kw_error *err);
 
-/* KW_ERR_AGAIN while pending; when finished KW_ERR_OK (a result), KW_ERR_NOT_FOUND (the host
- * does not exist, or has no address of the families asked for), KW_ERR_TIMED_OUT (no server
- * answered after every attempt), KW_ERR_IO (server failure or refusal, socket errors),
+/* KW_ERR_AGAIN while pending; when finished KW_ERR_OK (a result: addresses of one family win
+ * over NXDOMAIN for the other, which some servers wrongly send, RFC 4074), KW_ERR_NOT_FOUND
+ * (the host does not exist, or has no address of the families asked for), KW_ERR_TIMED_OUT (no
+ * server answered after every attempt), KW_ERR_IO (server failure or refusal, socket errors),
  * KW_ERR_TOO_LARGE (truncated response, no TCP fallback), KW_ERR_CANCELED (the resolver was
  * freed) or KW_ERR_NOMEM. */
 kw_err kwi_dns_lookup_status(const kwi_dns_lookup *l);

@@ -29,7 +29,7 @@
 
 #define CHUNK (64u * 1024u)
 
-#define ANY_CODEC (KW_HAVE_ZLIB || KW_HAVE_SNAPPY || KW_HAVE_LZ4 || KW_HAVE_ZSTD)
+#define ANY_CODEC    (KW_HAVE_ZLIB || KW_HAVE_SNAPPY || KW_HAVE_LZ4 || KW_HAVE_ZSTD)
 #define STREAM_CODEC (KW_HAVE_ZLIB || KW_HAVE_LZ4 || KW_HAVE_ZSTD)
 
 /* ---------------------------------------------------------------- output sink */
@@ -219,7 +219,7 @@ gz_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
 /* snappy-java's SnappyOutputStream: magic, version 1, minimum compatible version 1, then
  * int32-BE-length-prefixed raw blocks of at most 32 KiB of input each. */
 static const uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
-#define XERIAL_HDR 16u
+#define XERIAL_HDR   16u
 #define XERIAL_BLOCK (32u * 1024u)
 
 static kw_err
@@ -365,8 +365,8 @@ xxh32_short(const uint8_t *p, size_t n, uint32_t seed)
                    p5 = 0x165667B1u;
     uint32_t h = seed + p5 + (uint32_t)n;
     for (; n >= 4; p += 4, n -= 4) {
-        uint32_t k = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24;
+        uint32_t k =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         h += k * p3;
         h = ((h << 17) | (h >> 15)) * p4;
     }
@@ -422,7 +422,7 @@ lz4_feed(LZ4F_dctx *d, const uint8_t *src, size_t left, bool last, sink *s)
         src += ssz;
         left -= ssz;
         if (r == 0 && left == 0)
-            return KW_ERR_OK; /* a frame ended with the input (or with this segment) */
+            return KW_ERR_OK;         /* a frame ended with the input (or with this segment) */
         if (left == 0 && dsz < avail) /* the decoder wants more input than there is */
             return last ? KW_ERR_DECOMPRESS : KW_ERR_OK;
     }

@@ -5,9 +5,16 @@
 
 #include "kwire/proto.h"
 
+/* A non-null address for empty input: NULL + 0 is undefined behaviour in C. */
+static const uint8_t empty_input[1];
+
 void
 kw_rd_init(kw_rd *r, const void *buf, size_t len)
 {
+    if (!buf) {
+        buf = empty_input;
+        len = 0;
+    }
     r->base = r->p = buf;
     r->end = r->base + len;
     r->err = KW_ERR_OK;

@@ -12,11 +12,11 @@
 #include "legacy.h"
 #include "util/crc32c.h"
 
-#define V2_MAGIC 2
-#define CRC_POS 17      /* the crc field; it covers attributes (byte 21) to the end */
-#define ATTR_POS 21
-#define MIN_RECORD 7    /* length, attributes, ts delta, offset delta, key, value, headers */
-#define MIN_HEADER 2    /* key length, value length */
+#define V2_MAGIC      2
+#define CRC_POS       17 /* the crc field; it covers attributes (byte 21) to the end */
+#define ATTR_POS      21
+#define MIN_RECORD    7  /* length, attributes, ts delta, offset delta, key, value, headers */
+#define MIN_HEADER    2  /* key length, value length */
 #define HDR_MAGIC_END 17 /* bytes needed to see the magic byte of any format */
 
 /* Two's complement addition without signed overflow: hostile deltas wrap, as in Java. */
@@ -130,7 +130,7 @@ kw_batch_iter_next(kw_batch_iter *it, kw_batch *out)
         memset(out, 0, sizeof(*out));
         return false;
     }
-    r->p += n;
+    (void)kw_rd_raw(r, n);
     return true;
 }
 
@@ -265,8 +265,8 @@ read_record(kw_record_iter *it, kw_record *out)
         return c.err;
     const kw_batch *b = &it->b;
     out->offset = add64(b->base_offset, off_delta);
-    out->timestamp = kw_batch_log_append_time(b) ? b->max_timestamp
-                                                 : add64(b->base_timestamp, ts_delta);
+    out->timestamp =
+        kw_batch_log_append_time(b) ? b->max_timestamp : add64(b->base_timestamp, ts_delta);
     return KW_ERR_OK;
 }
 
@@ -430,8 +430,7 @@ size_t
 kw_record_size(int64_t timestamp_delta, int32_t offset_delta, kw_slice key, kw_slice value,
                const kw_header *headers, int32_t n_headers)
 {
-    size_t body =
-        record_body_size(timestamp_delta, offset_delta, key, value, headers, n_headers);
+    size_t body = record_body_size(timestamp_delta, offset_delta, key, value, headers, n_headers);
     if (body == 0 || body == SIZE_MAX)
         return 0;
     size_t n = zz32_size((int32_t)body) + body;
@@ -545,8 +544,8 @@ kw_control_batch_encode(kw_wr *w, const kw_batch_opts *o, int64_t timestamp, int
 {
     bool marker = type == KW_CONTROL_ABORT || type == KW_CONTROL_COMMIT;
     kw_batch_opts co = *o;
-    co.attributes = (int16_t)((o->attributes & ~KW_BATCH_ATTR_CODEC_MASK) |
-                              KW_BATCH_ATTR_CONTROL | (marker ? KW_BATCH_ATTR_TRANSACTIONAL : 0));
+    co.attributes = (int16_t)((o->attributes & ~KW_BATCH_ATTR_CODEC_MASK) | KW_BATCH_ATTR_CONTROL |
+                              (marker ? KW_BATCH_ATTR_TRANSACTIONAL : 0));
     uint8_t key[4] = {0, 0, (uint8_t)((uint16_t)type >> 8), (uint8_t)type};
     uint8_t val[6] = {0, 0};
     put_be(val + 2, (uint32_t)coordinator_epoch, 4);

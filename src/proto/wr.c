@@ -9,6 +9,8 @@ void
 kw_wr_init_fixed(kw_wr *w, void *buf, size_t cap)
 {
     memset(w, 0, sizeof(*w));
+    if (!buf) /* no buffer: every write fails with NOSPACE, without arithmetic on NULL */
+        return;
     w->base = w->p = buf;
     w->end = w->base + cap;
     w->max = cap;

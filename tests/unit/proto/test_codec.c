@@ -101,8 +101,8 @@ round_trip(int codec, int level, const uint8_t *p, size_t n)
     kw_wr c, d;
     kw_wr_init_dyn(&c, NULL, 1u << 26);
     kw_err e = kw_compress(codec, level, sl(p, n), &c);
-    ck_assert_msg(e == KW_ERR_OK, "%s level %d size %zu: compress %s", kw_codec_name(codec),
-                  level, n, kw_err_name(e));
+    ck_assert_msg(e == KW_ERR_OK, "%s level %d size %zu: compress %s", kw_codec_name(codec), level,
+                  n, kw_err_name(e));
     /* A bound of exactly the original size must fit. */
     e = inflate_to(codec, wr_slice(&c), n, &d);
     ck_assert_msg(e == KW_ERR_OK, "%s level %d size %zu: decompress %s", kw_codec_name(codec),
@@ -112,8 +112,8 @@ round_trip(int codec, int level, const uint8_t *p, size_t n)
     kw_wr_fini(&d);
     if (n > 0) {
         e = inflate_to(codec, wr_slice(&c), n - 1, &d);
-        ck_assert_msg(e == KW_ERR_BOMB, "%s size %zu with bound n-1: %s", kw_codec_name(codec),
-                      n, kw_err_name(e));
+        ck_assert_msg(e == KW_ERR_BOMB, "%s size %zu with bound n-1: %s", kw_codec_name(codec), n,
+                      kw_err_name(e));
         ck_assert_uint_le(kw_wr_len(&d), n - 1);
         kw_wr_fini(&d);
     }
@@ -207,9 +207,9 @@ START_TEST(cli_fixtures)
         int codec;
         int copies;
     } fx[] = {
-        {"text.gz", KW_CODEC_GZIP, 1},     {"concat.gz", KW_CODEC_GZIP, 1},
-        {"kafka.lz4", KW_CODEC_LZ4, 1},    {"default.lz4", KW_CODEC_LZ4, 1},
-        {"csize.lz4", KW_CODEC_LZ4, 1},    {"text.zst", KW_CODEC_ZSTD, 1},
+        {"text.gz", KW_CODEC_GZIP, 1},    {"concat.gz", KW_CODEC_GZIP, 1},
+        {"kafka.lz4", KW_CODEC_LZ4, 1},   {"default.lz4", KW_CODEC_LZ4, 1},
+        {"csize.lz4", KW_CODEC_LZ4, 1},   {"text.zst", KW_CODEC_ZSTD, 1},
         {"stream.zst", KW_CODEC_ZSTD, 1},
     };
     uint8_t *plain = make_plain();
@@ -265,9 +265,8 @@ START_TEST(kafka_framing)
     kw_wr c;
     if (have(KW_CODEC_LZ4, "kafka_framing")) {
         kw_wr_init_dyn(&c, NULL, 1 << 20);
-        ck_assert_int_eq(kw_compress(KW_CODEC_LZ4, KW_CODEC_LEVEL_DEFAULT, sl(plain, PLAIN_LEN),
-                                     &c),
-                         0);
+        ck_assert_int_eq(
+            kw_compress(KW_CODEC_LZ4, KW_CODEC_LEVEL_DEFAULT, sl(plain, PLAIN_LEN), &c), 0);
         static const uint8_t hdr[7] = {0x04, 0x22, 0x4D, 0x18, 0x60, 0x40, 0x82};
         ck_assert(memcmp(c.base, hdr, 7) == 0);
         /* Blocks: uint32 LE size (high bit: stored), data; then the 0 end mark. */
@@ -455,8 +454,8 @@ START_TEST(truncation)
             memcpy(pre, data, cut);
             kw_wr d;
             kw_err e = inflate_to(fx[i].codec, sl(pre, cut), PLAIN_LEN, &d);
-            ck_assert_msg(e == KW_ERR_DECOMPRESS, "%s cut at %zu of %zu: %s", fx[i].file, cut,
-                          len, kw_err_name(e));
+            ck_assert_msg(e == KW_ERR_DECOMPRESS, "%s cut at %zu of %zu: %s", fx[i].file, cut, len,
+                          kw_err_name(e));
             kw_wr_fini(&d);
             free(pre);
         }
@@ -592,8 +591,9 @@ START_TEST(build_report)
 {
     for (size_t i = 1; i < N_CODECS; i++)
         if (!kw_codec_available(all_codecs[i]))
-            fprintf(stderr, "SKIP: %s is not built in: its tests only check "
-                            "KW_ERR_UNSUPPORTED_CODEC\n",
+            fprintf(stderr,
+                    "SKIP: %s is not built in: its tests only check "
+                    "KW_ERR_UNSUPPORTED_CODEC\n",
                     kw_codec_name(all_codecs[i]));
     ck_assert_int_eq(kw_codec_available(KW_CODEC_GZIP), KW_HAVE_ZLIB);
     ck_assert_int_eq(kw_codec_available(KW_CODEC_SNAPPY), KW_HAVE_SNAPPY);

@@ -1,7 +1,7 @@
-/* Record batches v2 and legacy message sets: golden bytes computed by hand from the README
- * layout (CRCs from a bitwise reference, not from kwire's tables), round trips through every
- * codec built in, control batches, CRC coverage, every truncation point, fetch tails, hostile
- * lengths, and magic 0/1 messages built byte by byte. */
+/* Record batches v2: golden bytes computed by hand from the README layout (CRCs from a bitwise
+ * reference, not from kwire's tables), round trips through every codec built in, control
+ * batches, CRC coverage, every truncation point, fetch tails and hostile lengths. The legacy
+ * (magic 0/1) tests are in test_records_legacy.c and join this suite. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,173 +9,15 @@
 
 #include "kw_config.h"
 #include "kwire/records.h"
+#include "records_support.h"
 #include "../../support/guard.h"
-#include "../../support/hex.h"
 
-#define T0 INT64_C(1700000000000)
-
-/* base offset 0, length 76, leader epoch -1, magic 2, crc, attributes 0, last offset delta 1,
- * base timestamp T0, max timestamp T0+5, producer id/epoch/sequence -1, 2 records:
- *   [0] len 10: attr 0, ts delta 0, offset delta 0, key "k0", value "v0", 0 headers
- *   [1] len 15: attr 0, ts delta 5, offset delta 1, null key, value "hello", 1 header h=x */
-static const char golden_hex[] = "0000000000000000"
-                                 "0000004c"
-                                 "ffffffff"
-                                 "02"
-                                 "30bdd1df"
-                                 "0000"
-                                 "00000001"
-                                 "0000018bcfe56800"
-                                 "0000018bcfe56805"
-                                 "ffffffffffffffff"
-                                 "ffff"
-                                 "ffffffff"
-                                 "00000002"
-                                 "14" "00" "00" "00" "04" "6b30" "04" "7630" "00"
-                                 "1e" "00" "0a" "02" "01" "0a" "68656c6c6f" "02" "02" "68"
-                                 "02" "78";
-/* Legacy v0: offset 7, size 17, crc, magic 0, attr 0, key "k", value "v0". */
-static const char legacy_v0_hex[] = "0000000000000007" "00000011" "165764b1" "00" "00"
-                                    "00000001" "6b" "00000002" "7630";
-/* Legacy v1: offset 8, size 24, crc, magic 1, attr 0, timestamp T0, null key, value "v1". */
-static const char legacy_v1_hex[] = "0000000000000008" "00000018" "6a5500fb" "01" "00"
-                                    "0000018bcfe56800" "ffffffff" "00000002" "7631";
-
-static size_t
-unhex(const char *h, uint8_t *out)
-{
-    long n = kwt_unhex(h, strlen(h), out);
-    ck_assert(n >= 0);
-    return (size_t)n;
-}
-
-static kw_slice
-sl(const void *p, size_t n)
-{
-    return (kw_slice){p, (int32_t)n};
-}
-
-static uint32_t
-crc_bits(const uint8_t *p, size_t n, uint32_t poly)
-{
-    uint32_t c = 0xffffffffu;
-    while (n--) {
-        c ^= *p++;
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (poly & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* Recompute a v2 batch's CRC-32C after the test edited it. */
-static void
-refresh_crc(uint8_t *b, size_t n)
-{
-    put32(b + 17, crc_bits(b + 21, n - 21, 0x82F63B78u));
-}
-
-/* A v2 batch around a records area given as bytes. */
-static size_t
-raw_batch(uint8_t *out, const uint8_t *recs, size_t n, int32_t count, int16_t attrs)
-{
-    uint8_t hdr[128];
-    unhex(golden_hex, hdr); /* borrow the golden header, then adjust */
-    memcpy(out, hdr, 61);
-    put32(out + 8, (uint32_t)(49 + n));
-    out[21] = (uint8_t)(attrs >> 8), out[22] = (uint8_t)attrs;
-    put32(out + 57, (uint32_t)count);
-    if (n)
-        memcpy(out + 61, recs, n);
-    refresh_crc(out, 61 + n);
-    return 61 + n;
-}
-
-/* A legacy entry with its CRC-32 from the bitwise reference. */
-static void
-legacy_msg(kw_wr *w, int64_t offset, int magic, int attr, int64_t ts, kw_slice key,
-           kw_slice value)
-{
-    size_t start = kw_wr_len(w);
-    kw_wr_i64(w, offset);
-    kw_wr_i32(w, 0);
-    kw_wr_u32(w, 0);
-    kw_wr_i8(w, (int8_t)magic);
-    kw_wr_i8(w, (int8_t)attr);
-    if (magic == 1)
-        kw_wr_i64(w, ts);
-    kw_wr_bytes(w, key);
-    kw_wr_bytes(w, value);
-    ck_assert_int_eq(kw_wr_finish(w), 0);
-    size_t n = kw_wr_len(w) - start;
-    put32(w->base + start + 8, (uint32_t)(n - 12));
-    put32(w->base + start + 12, crc_bits(w->base + start + 16, n - 16, 0xEDB88320u));
-}
-
-/* A gzip member made by hand: deflate "stored" blocks, so no compressor is involved. */
-static void
-gzip_stored(kw_wr *w, const uint8_t *p, size_t n)
-{
-    static const uint8_t hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
-    ck_assert_uint_le(n, 65535);
-    kw_wr_raw(w, hdr, 10);
-    uint8_t blk[5] = {1, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)~n, (uint8_t)(~n >> 8)};
-    kw_wr_raw(w, blk, 5);
-    kw_wr_raw(w, p, n);
-    uint32_t c = crc_bits(p, n, 0xEDB88320u);
-    uint8_t tr[8] = {(uint8_t)c,      (uint8_t)(c >> 8), (uint8_t)(c >> 16), (uint8_t)(c >> 24),
-                     (uint8_t)n,      (uint8_t)(n >> 8), 0,                  0};
-    kw_wr_raw(w, tr, 8);
-}
-
-typedef struct walk {
-    int batches, records;
-    kw_err batch_err, rec_err;
-    bool partial;
-    kw_record rec[64];
-    kw_batch last;
-} walk;
-
-/* Iterates everything in `data`, keeping the first 64 records. */
-static void
-walk_all(kw_slice data, kw_wr *scratch, size_t max_out, walk *wk)
-{
-    memset(wk, 0, sizeof(*wk));
-    kw_batch_iter bi;
-    kw_batch b;
-    kw_batch_iter_init(&bi, data);
-    while (kw_batch_iter_next(&bi, &b)) {
-        wk->batches++;
-        wk->last = b;
-        kw_record_iter ri;
-        kw_record r;
-        kw_record_iter_init(&ri, &b, scratch, max_out);
-        while (kw_record_iter_next(&ri, &r))
-            if (wk->records < 64)
-                wk->rec[wk->records++] = r;
-        if (!wk->rec_err)
-            wk->rec_err = kw_record_iter_err(&ri);
-    }
-    wk->batch_err = kw_batch_iter_err(&bi);
-    wk->partial = bi.partial;
-}
-
-static bool
-slice_is(kw_slice s, const char *str)
-{
-    return kw_slice_eq(s, str);
-}
+void kwt_add_legacy_tests(TCase *tc);
 
 START_TEST(golden_decode)
 {
     uint8_t g[128];
-    size_t n = unhex(golden_hex, g);
+    size_t n = kwt_rec_unhex(kwt_golden_hex, g);
     ck_assert_uint_eq(n, 88);
     ck_assert_uint_eq(g[16], 2);    /* magic at byte 16 */
     ck_assert_uint_eq(g[60], 2);    /* record count ends at byte 61 */
@@ -185,7 +27,7 @@ START_TEST(golden_decode)
     ck_assert_ptr_nonnull(p);
     kw_batch_iter bi;
     kw_batch b;
-    kw_batch_iter_init(&bi, sl(p, n));
+    kw_batch_iter_init(&bi, kwt_sl(p, n));
     ck_assert(kw_batch_iter_next(&bi, &b));
     ck_assert_int_eq(b.base_offset, 0);
     ck_assert_int_eq(b.batch_length, 76);
@@ -194,8 +36,8 @@ START_TEST(golden_decode)
     ck_assert_uint_eq(b.crc, 0x30bdd1dfu);
     ck_assert_int_eq(b.attributes, 0);
     ck_assert_int_eq(b.last_offset_delta, 1);
-    ck_assert_int_eq(b.base_timestamp, T0);
-    ck_assert_int_eq(b.max_timestamp, T0 + 5);
+    ck_assert_int_eq(b.base_timestamp, KWT_T0);
+    ck_assert_int_eq(b.max_timestamp, KWT_T0 + 5);
     ck_assert_int_eq(b.producer_id, -1);
     ck_assert_int_eq(b.producer_epoch, -1);
     ck_assert_int_eq(b.base_sequence, -1);
@@ -207,28 +49,28 @@ START_TEST(golden_decode)
     ck_assert_int_eq(kw_batch_iter_err(&bi), 0);
     ck_assert(!bi.partial);
 
-    kw_batch_iter_init(&bi, sl(p, n));
+    kw_batch_iter_init(&bi, kwt_sl(p, n));
     kw_batch_iter_next(&bi, &b);
     kw_record_iter ri;
     kw_record r;
     ck_assert_int_eq(kw_record_iter_init(&ri, &b, NULL, 0), 0);
     ck_assert(kw_record_iter_next(&ri, &r));
     ck_assert_int_eq(r.offset, 0);
-    ck_assert_int_eq(r.timestamp, T0);
-    ck_assert(slice_is(r.key, "k0") && slice_is(r.value, "v0"));
+    ck_assert_int_eq(r.timestamp, KWT_T0);
+    ck_assert(kwt_slice_is(r.key, "k0") && kwt_slice_is(r.value, "v0"));
     ck_assert(r.key.ptr == p + 66); /* zero-copy: length, attr, ts, offset, key length */
     ck_assert_int_eq(r.n_headers, 0);
     ck_assert(kw_record_iter_next(&ri, &r));
     ck_assert_int_eq(r.offset, 1);
-    ck_assert_int_eq(r.timestamp, T0 + 5);
+    ck_assert_int_eq(r.timestamp, KWT_T0 + 5);
     ck_assert_int_eq(r.key.len, -1);
-    ck_assert(slice_is(r.value, "hello"));
+    ck_assert(kwt_slice_is(r.value, "hello"));
     ck_assert_int_eq(r.n_headers, 1);
     kw_header_iter hi;
     kw_header h;
     kw_header_iter_init(&hi, &r);
     ck_assert(kw_header_iter_next(&hi, &h));
-    ck_assert(slice_is(h.key, "h") && slice_is(h.value, "x"));
+    ck_assert(kwt_slice_is(h.key, "h") && kwt_slice_is(h.value, "x"));
     ck_assert(!kw_header_iter_next(&hi, &h));
     ck_assert(!kw_record_iter_next(&ri, &r));
     ck_assert_int_eq(kw_record_iter_err(&ri), 0);
@@ -239,7 +81,7 @@ END_TEST
 START_TEST(golden_encode)
 {
     uint8_t g[128];
-    size_t n = unhex(golden_hex, g);
+    size_t n = kwt_rec_unhex(kwt_golden_hex, g);
     kw_wr w;
     kw_wr_init_dyn(&w, NULL, 1 << 20);
     kw_batch_opts o;
@@ -247,11 +89,11 @@ START_TEST(golden_encode)
     kw_batch_builder b;
     ck_assert_int_eq(kw_batch_builder_init(&b, &w, &o), 0);
     kw_header h = {kw_slice_str("h"), kw_slice_str("x")};
-    ck_assert_int_eq(kw_batch_builder_add(&b, T0, kw_slice_str("k0"), kw_slice_str("v0"), NULL, 0),
-                     0);
+    ck_assert_int_eq(
+        kw_batch_builder_add(&b, KWT_T0, kw_slice_str("k0"), kw_slice_str("v0"), NULL, 0), 0);
     ck_assert_uint_eq(kw_record_size(5, 1, KW_SLICE_NULL, kw_slice_str("hello"), &h, 1), 16);
-    ck_assert_int_eq(kw_batch_builder_add(&b, T0 + 5, KW_SLICE_NULL, kw_slice_str("hello"), &h, 1),
-                     0);
+    ck_assert_int_eq(
+        kw_batch_builder_add(&b, KWT_T0 + 5, KW_SLICE_NULL, kw_slice_str("hello"), &h, 1), 0);
     ck_assert_uint_eq(kw_batch_builder_size(&b), n);
     ck_assert_int_eq(kw_batch_builder_finish(&b, NULL), 0);
     ck_assert_uint_eq(kw_wr_len(&w), n);
@@ -283,9 +125,13 @@ round_trip_codec(int codec)
     for (int i = 0; i < 300; i++) {
         snprintf(key, sizeof(key), "key-%d", i);
         snprintf(val, sizeof(val), "value %d of the round trip, compressible text", i);
-        kw_slice k = i % 7 == 0 ? KW_SLICE_NULL : i % 11 == 0 ? kw_slice_str("") : kw_slice_str(key);
-        kw_slice v = i % 5 == 0 ? KW_SLICE_NULL : i % 13 == 0 ? kw_slice_str("") : kw_slice_str(val);
-        int64_t ts = T0 + (i % 3 == 0 ? -i : i); /* out of order: negative deltas */
+        kw_slice k = i % 7 == 0    ? KW_SLICE_NULL
+                     : i % 11 == 0 ? kw_slice_str("")
+                                   : kw_slice_str(key);
+        kw_slice v = i % 5 == 0    ? KW_SLICE_NULL
+                     : i % 13 == 0 ? kw_slice_str("")
+                                   : kw_slice_str(val);
+        int64_t ts = KWT_T0 + (i % 3 == 0 ? -i : i); /* out of order: negative deltas */
         ck_assert_int_eq(kw_batch_builder_add(&b, ts, k, v, hs, i % 4), 0);
     }
     size_t plain = kw_batch_builder_size(&b);
@@ -295,7 +141,7 @@ round_trip_codec(int codec)
 
     kw_batch_iter bi;
     kw_batch bt;
-    kw_batch_iter_init(&bi, sl(w.base, kw_wr_len(&w)));
+    kw_batch_iter_init(&bi, kwt_sl(w.base, kw_wr_len(&w)));
     ck_assert(kw_batch_iter_next(&bi, &bt));
     ck_assert_int_eq(kw_batch_codec(&bt), codec);
     ck_assert(kw_batch_is_transactional(&bt) && !kw_batch_is_control(&bt));
@@ -304,8 +150,8 @@ round_trip_codec(int codec)
     ck_assert_int_eq(bt.base_sequence, 2147483000);
     ck_assert_int_eq(bt.record_count, 300);
     ck_assert_int_eq(kw_batch_last_offset(&bt), 1299);
-    ck_assert_int_eq(bt.base_timestamp, T0);
-    ck_assert_int_eq(bt.max_timestamp, T0 + 299);
+    ck_assert_int_eq(bt.base_timestamp, KWT_T0);
+    ck_assert_int_eq(bt.max_timestamp, KWT_T0 + 299);
     kw_record_iter ri;
     kw_record r;
     ck_assert_int_eq(kw_record_iter_init(&ri, &bt, &scratch, 1 << 20), 0);
@@ -314,9 +160,9 @@ round_trip_codec(int codec)
         snprintf(key, sizeof(key), "key-%d", i);
         snprintf(val, sizeof(val), "value %d of the round trip, compressible text", i);
         ck_assert_int_eq(r.offset, 1000 + i);
-        ck_assert_int_eq(r.timestamp, T0 + (i % 3 == 0 ? -i : i));
-        ck_assert(slice_is(r.key, i % 7 == 0 ? NULL : i % 11 == 0 ? "" : key));
-        ck_assert(slice_is(r.value, i % 5 == 0 ? NULL : i % 13 == 0 ? "" : val));
+        ck_assert_int_eq(r.timestamp, KWT_T0 + (i % 3 == 0 ? -i : i));
+        ck_assert(kwt_slice_is(r.key, i % 7 == 0 ? NULL : i % 11 == 0 ? "" : key));
+        ck_assert(kwt_slice_is(r.value, i % 5 == 0 ? NULL : i % 13 == 0 ? "" : val));
         ck_assert_int_eq(r.n_headers, i % 4);
         kw_header_iter hi;
         kw_header h;
@@ -356,24 +202,24 @@ START_TEST(log_append_time_and_empty)
     kw_batch_opts o;
     kw_batch_opts_init(&o);
     o.attributes = KW_BATCH_ATTR_LOG_APPEND_TIME;
-    o.log_append_time = T0 + 999;
+    o.log_append_time = KWT_T0 + 999;
     kw_batch_builder b;
     kw_batch_builder_init(&b, &w, &o);
-    kw_batch_builder_add(&b, T0, KW_SLICE_NULL, kw_slice_str("a"), NULL, 0);
-    kw_batch_builder_add(&b, T0 + 1, KW_SLICE_NULL, kw_slice_str("b"), NULL, 0);
+    kw_batch_builder_add(&b, KWT_T0, KW_SLICE_NULL, kw_slice_str("a"), NULL, 0);
+    kw_batch_builder_add(&b, KWT_T0 + 1, KW_SLICE_NULL, kw_slice_str("b"), NULL, 0);
     ck_assert_int_eq(kw_batch_builder_finish(&b, NULL), 0);
     /* An empty batch: timestamps and last offset delta -1, no records. */
     kw_batch_opts_init(&o);
     kw_batch_builder_init(&b, &w, &o);
     ck_assert_int_eq(kw_batch_builder_finish(&b, NULL), 0);
-    walk wk;
-    walk_all(sl(w.base, kw_wr_len(&w)), NULL, 0, &wk);
+    kwt_walk wk;
+    kwt_walk_all(kwt_sl(w.base, kw_wr_len(&w)), NULL, 0, &wk);
     ck_assert_int_eq(wk.batches, 2);
     ck_assert_int_eq(wk.batch_err, 0);
     ck_assert_int_eq(wk.rec_err, 0);
     ck_assert_int_eq(wk.records, 2);
-    ck_assert_int_eq(wk.rec[0].timestamp, T0 + 999);
-    ck_assert_int_eq(wk.rec[1].timestamp, T0 + 999);
+    ck_assert_int_eq(wk.rec[0].timestamp, KWT_T0 + 999);
+    ck_assert_int_eq(wk.rec[1].timestamp, KWT_T0 + 999);
     ck_assert_int_eq(wk.last.record_count, 0);
     ck_assert_int_eq(wk.last.last_offset_delta, -1);
     ck_assert_int_eq(wk.last.base_timestamp, -1);
@@ -416,11 +262,11 @@ START_TEST(control_batches)
     kw_batch_opts_init(&o);
     o.base_offset = 50, o.producer_id = 9, o.producer_epoch = 1;
     o.attributes = KW_CODEC_GZIP; /* ignored: control batches are not compressed */
-    ck_assert_int_eq(kw_control_batch_encode(&w, &o, T0, KW_CONTROL_COMMIT, 17), 0);
-    ck_assert_int_eq(kw_control_batch_encode(&w, &o, T0, KW_CONTROL_ABORT, 18), 0);
-    ck_assert_int_eq(kw_control_batch_encode(&w, &o, T0, 2, 0), 0); /* leader change */
-    walk wk;
-    walk_all(sl(w.base, kw_wr_len(&w)), NULL, 0, &wk);
+    ck_assert_int_eq(kw_control_batch_encode(&w, &o, KWT_T0, KW_CONTROL_COMMIT, 17), 0);
+    ck_assert_int_eq(kw_control_batch_encode(&w, &o, KWT_T0, KW_CONTROL_ABORT, 18), 0);
+    ck_assert_int_eq(kw_control_batch_encode(&w, &o, KWT_T0, 2, 0), 0); /* leader change */
+    kwt_walk wk;
+    kwt_walk_all(kwt_sl(w.base, kw_wr_len(&w)), NULL, 0, &wk);
     ck_assert_int_eq(wk.batches, 3);
     ck_assert_int_eq(wk.records, 3);
     ck_assert_int_eq(wk.rec_err, 0);
@@ -440,7 +286,7 @@ START_TEST(control_batches)
     /* The first batch is control + transactional. */
     kw_batch_iter bi;
     kw_batch b;
-    kw_batch_iter_init(&bi, sl(w.base, kw_wr_len(&w)));
+    kw_batch_iter_init(&bi, kwt_sl(w.base, kw_wr_len(&w)));
     kw_batch_iter_next(&bi, &b);
     ck_assert(kw_batch_is_control(&b) && kw_batch_is_transactional(&b));
     /* Short or negative-version keys and values. */
@@ -464,20 +310,19 @@ END_TEST
 START_TEST(crc_coverage)
 {
     uint8_t g[128];
-    size_t n = unhex(golden_hex, g);
-    walk wk;
+    size_t n = kwt_rec_unhex(kwt_golden_hex, g);
+    kwt_walk wk;
     for (size_t i = 0; i < n; i++) {
         if (i >= 8 && i < 12)
             continue; /* the length: framing, tested elsewhere */
         if (i == 16)
             continue; /* the magic: selects the parser */
         g[i] ^= 0x01;
-        walk_all(sl(g, n), NULL, 0, &wk);
+        kwt_walk_all(kwt_sl(g, n), NULL, 0, &wk);
         if (i < 8 || (i >= 12 && i < 16))
             ck_assert_msg(wk.batch_err == 0 && wk.batches == 1, "byte %zu", i);
         else
-            ck_assert_msg(wk.batch_err == KW_ERR_CRC, "byte %zu: %s", i,
-                          kw_err_name(wk.batch_err));
+            ck_assert_msg(wk.batch_err == KW_ERR_CRC, "byte %zu: %s", i, kw_err_name(wk.batch_err));
         g[i] ^= 0x01;
     }
 }
@@ -489,7 +334,7 @@ END_TEST
 START_TEST(truncation_every_point)
 {
     uint8_t g[256];
-    size_t n = unhex(golden_hex, g);
+    size_t n = kwt_rec_unhex(kwt_golden_hex, g);
     memcpy(g + n, g, n); /* two batches */
     for (size_t cut = 0; cut < 2 * n; cut++) {
         if (cut == n)
@@ -497,8 +342,8 @@ START_TEST(truncation_every_point)
         kwt_guard gd;
         uint8_t *p = kwt_guard_init(&gd, g, cut);
         ck_assert_ptr_nonnull(p);
-        walk wk;
-        walk_all(sl(p, cut), NULL, 0, &wk);
+        kwt_walk wk;
+        kwt_walk_all(kwt_sl(p, cut), NULL, 0, &wk);
         ck_assert_msg(wk.batch_err == 0, "cut %zu: %s", cut, kw_err_name(wk.batch_err));
         ck_assert_int_eq(wk.batches, cut > n ? 1 : 0);
         ck_assert_int_eq(wk.records, cut > n ? 2 : 0);
@@ -513,13 +358,13 @@ END_TEST
 START_TEST(records_truncation)
 {
     uint8_t g[128], b[128];
-    unhex(golden_hex, g);
+    kwt_rec_unhex(kwt_golden_hex, g);
     for (size_t keep = 0; keep < 27; keep++) {
-        size_t n = raw_batch(b, g + 61, keep, 2, 0);
+        size_t n = kwt_raw_batch(b, g + 61, keep, 2, 0);
         kwt_guard gd;
         uint8_t *p = kwt_guard_init(&gd, b, n);
-        walk wk;
-        walk_all(sl(p, n), NULL, 0, &wk);
+        kwt_walk wk;
+        kwt_walk_all(kwt_sl(p, n), NULL, 0, &wk);
         ck_assert_int_eq(wk.batch_err, 0);
         ck_assert_int_eq(wk.batches, 1);
         ck_assert_msg(wk.rec_err != 0, "records cut at %zu decoded", keep);
@@ -532,12 +377,12 @@ END_TEST
 START_TEST(tail_and_middle)
 {
     uint8_t g[128], d[512];
-    size_t n = unhex(golden_hex, g);
+    size_t n = kwt_rec_unhex(kwt_golden_hex, g);
     for (int i = 0; i < 3; i++)
         memcpy(d + (size_t)i * n, g, n);
     memcpy(d + 3 * n, g, 40); /* the start of a fourth */
-    walk wk;
-    walk_all(sl(d, 3 * n + 40), NULL, 0, &wk);
+    kwt_walk wk;
+    kwt_walk_all(kwt_sl(d, 3 * n + 40), NULL, 0, &wk);
     ck_assert_int_eq(wk.batches, 3);
     ck_assert_int_eq(wk.records, 6);
     ck_assert_int_eq(wk.batch_err, 0);
@@ -546,7 +391,7 @@ START_TEST(tail_and_middle)
     d[n + 70] ^= 0xff;
     kw_batch_iter bi;
     kw_batch b;
-    kw_batch_iter_init(&bi, sl(d, 3 * n));
+    kw_batch_iter_init(&bi, kwt_sl(d, 3 * n));
     ck_assert(kw_batch_iter_next(&bi, &b));
     ck_assert(!kw_batch_iter_next(&bi, &b));
     ck_assert_int_eq(kw_batch_iter_err(&bi), KW_ERR_CRC);
@@ -558,7 +403,7 @@ END_TEST
 START_TEST(hostile_batch_lengths)
 {
     uint8_t g[128];
-    size_t n = unhex(golden_hex, g);
+    size_t n = kwt_rec_unhex(kwt_golden_hex, g);
     static const struct {
         uint32_t len;
         int magic;
@@ -569,19 +414,17 @@ START_TEST(hostile_batch_lengths)
         {13, 2, KW_ERR_MALFORMED},          /* below any message */
         {48, 2, KW_ERR_MALFORMED},          /* below a v2 header */
         {0x7fffffffu, 2, KW_ERR_OK},        /* cannot fit: the cut-off tail */
-        {76, 3, KW_ERR_UNSUPPORTED_VERSION},
-        {76, 0x80, KW_ERR_UNSUPPORTED_VERSION},
+        {76, 3, KW_ERR_UNSUPPORTED_VERSION}, {76, 0x80, KW_ERR_UNSUPPORTED_VERSION},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t b[128];
         memcpy(b, g, n);
-        put32(b + 8, cases[i].len);
+        kwt_put32(b + 8, cases[i].len);
         b[16] = (uint8_t)cases[i].magic;
         size_t len = cases[i].len < n - 12 ? 12 + cases[i].len : n;
-        walk wk;
-        walk_all(sl(b, len), NULL, 0, &wk);
-        ck_assert_msg(wk.batch_err == cases[i].want, "case %zu: %s", i,
-                      kw_err_name(wk.batch_err));
+        kwt_walk wk;
+        kwt_walk_all(kwt_sl(b, len), NULL, 0, &wk);
+        ck_assert_msg(wk.batch_err == cases[i].want, "case %zu: %s", i, kw_err_name(wk.batch_err));
         ck_assert_int_eq(wk.batches, 0);
     }
 }
@@ -595,38 +438,66 @@ START_TEST(hostile_records)
         int32_t count;
         kw_err want;
     } cases[] = {
-        {"0100000000000000", 1, KW_ERR_MALFORMED},             /* record length -1 */
-        {"ffffffff0f0000", 1, KW_ERR_MALFORMED},               /* length INT32_MIN */
-        {"feffffff0f0000", 1, KW_ERR_TRUNCATED},               /* length INT32_MAX */
-        {"fe0100000001010000", 1, KW_ERR_TRUNCATED},           /* length 127 > rest */
-        {"0e00000003010000", 1, KW_ERR_MALFORMED},             /* key length -2 */
-        {"0e000000fe010100", 1, KW_ERR_TRUNCATED},             /* key length 127 */
-        {"0c0000000101" "01", 1, KW_ERR_MALFORMED},            /* header count -1 */
-        {"0c0000000101" "7e", 1, KW_ERR_MALFORMED},            /* 63 headers in 0 bytes */
-        {"100000000101" "02" "01" "00", 1, KW_ERR_MALFORMED},  /* header key null */
-        {"0e0000000101" "00" "00", 1, KW_ERR_MALFORMED},       /* a byte after the headers */
-        {"8e80808080000000000101" "00", 1, KW_ERR_OVERLONG},   /* 6-byte varint */
-        {"8e00" "0000000101" "00", 1, KW_ERR_OVERLONG},        /* redundant zero group */
-        {"0c0000000101" "00" "0c0000000101" "00", 1, KW_ERR_MALFORMED}, /* trailing record */
-        {"0c0000000101" "00", 2, KW_ERR_MALFORMED},            /* count beyond the bytes */
-        {"0c0000000101" "00", -1, KW_ERR_MALFORMED},           /* negative count (batch) */
-        {"0c0000000101" "00", 1000000, KW_ERR_MALFORMED},      /* huge count */
+        {"0100000000000000", 1, KW_ERR_MALFORMED},   /* record length -1 */
+        {"ffffffff0f0000", 1, KW_ERR_MALFORMED},     /* length INT32_MIN */
+        {"feffffff0f0000", 1, KW_ERR_TRUNCATED},     /* length INT32_MAX */
+        {"fe0100000001010000", 1, KW_ERR_TRUNCATED}, /* length 127 > rest */
+        {"0e00000003010000", 1, KW_ERR_MALFORMED},   /* key length -2 */
+        {"0e000000fe010100", 1, KW_ERR_TRUNCATED},   /* key length 127 */
+        {"0c0000000101"
+         "01",
+         1, KW_ERR_MALFORMED}, /* header count -1 */
+        {"0c0000000101"
+         "7e",
+         1, KW_ERR_MALFORMED}, /* 63 headers in 0 bytes */
+        {"100000000101"
+         "02"
+         "01"
+         "00",
+         1, KW_ERR_MALFORMED}, /* header key null */
+        {"0e0000000101"
+         "00"
+         "00",
+         1, KW_ERR_MALFORMED}, /* a byte after the headers */
+        {"8e80808080000000000101"
+         "00",
+         1, KW_ERR_OVERLONG}, /* 6-byte varint */
+        {"8e00"
+         "0000000101"
+         "00",
+         1, KW_ERR_OVERLONG}, /* redundant zero group */
+        {"0c0000000101"
+         "00"
+         "0c0000000101"
+         "00",
+         1, KW_ERR_MALFORMED}, /* trailing record */
+        {"0c0000000101"
+         "00",
+         2, KW_ERR_MALFORMED}, /* count beyond the bytes */
+        {"0c0000000101"
+         "00",
+         -1, KW_ERR_MALFORMED}, /* negative count (batch) */
+        {"0c0000000101"
+         "00",
+         1000000, KW_ERR_MALFORMED}, /* huge count */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t recs[64], b[128];
-        size_t rn = unhex(cases[i].hex, recs);
-        size_t n = raw_batch(b, recs, rn, cases[i].count, 0);
-        walk wk;
-        walk_all(sl(b, n), NULL, 0, &wk);
+        size_t rn = kwt_rec_unhex(cases[i].hex, recs);
+        size_t n = kwt_raw_batch(b, recs, rn, cases[i].count, 0);
+        kwt_walk wk;
+        kwt_walk_all(kwt_sl(b, n), NULL, 0, &wk);
         kw_err got = wk.batch_err ? wk.batch_err : wk.rec_err;
         ck_assert_msg(got == cases[i].want, "case %zu (%s): got %s", i, cases[i].hex,
                       kw_err_name(got));
     }
     /* A fine one through the same path, to show the helper makes valid batches. */
     uint8_t recs[16], b[128];
-    size_t rn = unhex("0c0000000101" "00", recs);
-    walk wk;
-    walk_all(sl(b, raw_batch(b, recs, rn, 1, 0)), NULL, 0, &wk);
+    size_t rn = kwt_rec_unhex("0c0000000101"
+                              "00",
+                              recs);
+    kwt_walk wk;
+    kwt_walk_all(kwt_sl(b, kwt_raw_batch(b, recs, rn, 1, 0)), NULL, 0, &wk);
     ck_assert(wk.batch_err == 0 && wk.rec_err == 0 && wk.records == 1);
     ck_assert(wk.rec[0].key.len == -1 && wk.rec[0].value.len == -1);
 }
@@ -635,264 +506,27 @@ END_TEST
 START_TEST(compressed_batch_errors)
 {
     uint8_t g[128], b[128];
-    unhex(golden_hex, g);
-    walk wk;
-    size_t n = raw_batch(b, g + 61, 27, 2, 6); /* codec 6 does not exist */
+    kwt_rec_unhex(kwt_golden_hex, g);
+    kwt_walk wk;
+    size_t n = kwt_raw_batch(b, g + 61, 27, 2, 6); /* codec 6 does not exist */
     kw_wr scratch;
     kw_wr_init_dyn(&scratch, NULL, 1 << 20);
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
+    kwt_walk_all(kwt_sl(b, n), &scratch, 1 << 20, &wk);
     ck_assert_int_eq(wk.batch_err, 0); /* the header is still readable */
     ck_assert_int_eq(wk.rec_err, KW_ERR_UNSUPPORTED_CODEC);
-    n = raw_batch(b, g + 61, 27, 2, KW_CODEC_GZIP);
-    walk_all(sl(b, n), NULL, 1 << 20, &wk);
+    n = kwt_raw_batch(b, g + 61, 27, 2, KW_CODEC_GZIP);
+    kwt_walk_all(kwt_sl(b, n), NULL, 1 << 20, &wk);
     ck_assert_int_eq(wk.rec_err, KW_ERR_INVALID_ARG); /* compressed, but no scratch */
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
+    kwt_walk_all(kwt_sl(b, n), &scratch, 1 << 20, &wk);
     ck_assert_int_eq(wk.rec_err, kw_codec_available(KW_CODEC_GZIP) ? KW_ERR_DECOMPRESS
                                                                    : KW_ERR_UNSUPPORTED_CODEC);
     ck_assert_int_eq(wk.records, 0);
     /* An emptied batch as the log cleaner leaves it: a codec in the attributes, no records,
      * no records area. There is nothing to decompress and nothing to report. */
-    n = raw_batch(b, NULL, 0, 0, KW_CODEC_ZSTD);
-    walk_all(sl(b, n), NULL, 0, &wk);
+    n = kwt_raw_batch(b, NULL, 0, 0, KW_CODEC_ZSTD);
+    kwt_walk_all(kwt_sl(b, n), NULL, 0, &wk);
     ck_assert(wk.batch_err == 0 && wk.rec_err == 0 && wk.batches == 1 && wk.records == 0);
     kw_wr_fini(&scratch);
-}
-END_TEST
-
-START_TEST(legacy_plain)
-{
-    uint8_t d[128];
-    size_t n0 = unhex(legacy_v0_hex, d);
-    size_t n1 = unhex(legacy_v1_hex, d + n0);
-    ck_assert_uint_eq(n0, 29);
-    ck_assert_uint_eq(d[16], 0); /* magic at byte 16 like v2 */
-    kwt_guard gd;
-    uint8_t *p = kwt_guard_init(&gd, d, n0 + n1);
-    walk wk;
-    walk_all(sl(p, n0 + n1), NULL, 0, &wk);
-    ck_assert_int_eq(wk.batch_err, 0);
-    ck_assert_int_eq(wk.rec_err, 0);
-    ck_assert_int_eq(wk.batches, 2);
-    ck_assert_int_eq(wk.records, 2);
-    ck_assert_int_eq(wk.rec[0].offset, 7);
-    ck_assert_int_eq(wk.rec[0].timestamp, -1);
-    ck_assert(slice_is(wk.rec[0].key, "k") && slice_is(wk.rec[0].value, "v0"));
-    ck_assert_int_eq(wk.rec[1].offset, 8);
-    ck_assert_int_eq(wk.rec[1].timestamp, T0);
-    ck_assert(wk.rec[1].key.len == -1 && slice_is(wk.rec[1].value, "v1"));
-    ck_assert_int_eq(wk.last.magic, 1);
-    ck_assert_int_eq(wk.last.record_count, 1);
-    ck_assert_int_eq(kw_batch_last_offset(&wk.last), 8);
-    ck_assert_uint_eq(wk.last.crc, 0x6a5500fbu);
-    /* The CRC-32 covers magic to the end; every prefix is a clean partial end. */
-    for (size_t i = 16; i < n0; i++) {
-        d[i] ^= 0x20;
-        walk_all(sl(d, n0), NULL, 0, &wk);
-        if (i != 16) /* a flipped magic is a different error */
-            ck_assert_msg(wk.batch_err == KW_ERR_CRC, "byte %zu", i);
-        d[i] ^= 0x20;
-    }
-    for (size_t cut = 0; cut < n0; cut++) {
-        walk_all(sl(d, cut), NULL, 0, &wk);
-        ck_assert(wk.batch_err == 0 && wk.batches == 0);
-    }
-    kwt_guard_fini(&gd);
-}
-END_TEST
-
-/* A compressed wrapper: inner set of 3 messages, compressed by hand as a stored gzip member. */
-static size_t
-wrapper(uint8_t *out, int magic, int64_t wrapper_off, const int64_t inner[3], int ts_type,
-        int inner_attr)
-{
-    kw_wr in, gz, w;
-    kw_wr_init_dyn(&in, NULL, 1 << 16);
-    kw_wr_init_dyn(&gz, NULL, 1 << 16);
-    kw_wr_init_fixed(&w, out, 1024);
-    char v[8];
-    for (int i = 0; i < 3; i++) {
-        snprintf(v, sizeof(v), "m%d", i);
-        legacy_msg(&in, inner[i], magic, inner_attr, T0 + i, KW_SLICE_NULL, kw_slice_str(v));
-    }
-    gzip_stored(&gz, in.base, kw_wr_len(&in));
-    legacy_msg(&w, wrapper_off, magic, KW_CODEC_GZIP | ts_type, T0 + 100, KW_SLICE_NULL,
-               sl(gz.base, kw_wr_len(&gz)));
-    kw_wr_fini(&in);
-    kw_wr_fini(&gz);
-    return kw_wr_len(&w);
-}
-
-START_TEST(legacy_gzip_wrapped)
-{
-    if (!kw_codec_available(KW_CODEC_GZIP)) {
-        fprintf(stderr, "SKIP: legacy_gzip_wrapped: gzip is not built in\n");
-        return;
-    }
-    uint8_t b[1024];
-    kw_wr scratch;
-    kw_wr_init_dyn(&scratch, NULL, 1 << 20);
-    walk wk;
-    const int64_t rel[3] = {0, 1, 2}, abs[3] = {50, 51, 52};
-    /* v1: relative inner offsets; wrapper offset 102 is the last: 100, 101, 102. */
-    size_t n = wrapper(b, 1, 102, rel, 0, 0);
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
-    ck_assert_int_eq(wk.batch_err, 0);
-    ck_assert_int_eq(wk.rec_err, 0);
-    ck_assert_int_eq(wk.records, 3);
-    ck_assert_int_eq(wk.last.record_count, -1);
-    for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(wk.rec[i].offset, 100 + i);
-        ck_assert_int_eq(wk.rec[i].timestamp, T0 + i); /* CreateTime: the inner one */
-    }
-    ck_assert(slice_is(wk.rec[2].value, "m2"));
-    /* v1 with LogAppendTime: inner timestamps are the wrapper's. */
-    n = wrapper(b, 1, 102, rel, KW_BATCH_ATTR_LOG_APPEND_TIME, 0);
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
-    ck_assert_int_eq(wk.rec[0].timestamp, T0 + 100);
-    /* v1 wrapper offset 0 (some librdkafka producers): inner offsets as they are. */
-    n = wrapper(b, 1, 0, rel, 0, 0);
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
-    ck_assert_int_eq(wk.rec[2].offset, 2);
-    /* v0: absolute inner offsets, no timestamps. */
-    n = wrapper(b, 0, 52, abs, 0, 0);
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
-    ck_assert(wk.rec_err == 0 && wk.records == 3);
-    ck_assert_int_eq(wk.rec[0].offset, 50);
-    ck_assert_int_eq(wk.rec[0].timestamp, -1);
-    /* Errors: wrapper offset below the last inner one, compressed inner messages, no scratch,
-     * a bomb, a damaged inner CRC. */
-    n = wrapper(b, 1, 1, rel, 0, 0);
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
-    ck_assert_int_eq(wk.rec_err, KW_ERR_MALFORMED);
-    n = wrapper(b, 1, 102, rel, 0, KW_CODEC_GZIP);
-    walk_all(sl(b, n), &scratch, 1 << 20, &wk);
-    ck_assert_int_eq(wk.rec_err, KW_ERR_MALFORMED);
-    n = wrapper(b, 1, 102, rel, 0, 0);
-    walk_all(sl(b, n), NULL, 1 << 20, &wk);
-    ck_assert_int_eq(wk.rec_err, KW_ERR_INVALID_ARG);
-    walk_all(sl(b, n), &scratch, 50, &wk);
-    ck_assert_int_eq(wk.rec_err, KW_ERR_BOMB);
-    kw_wr_fini(&scratch);
-}
-END_TEST
-
-/* Damage inside the inner set that the outer CRC cannot see: the inner CRC catches it. */
-START_TEST(legacy_inner_crc)
-{
-    if (!kw_codec_available(KW_CODEC_GZIP)) {
-        fprintf(stderr, "SKIP: legacy_inner_crc: gzip is not built in\n");
-        return;
-    }
-    kw_wr in, gz, w, scratch;
-    kw_wr_init_dyn(&in, NULL, 1 << 16);
-    kw_wr_init_dyn(&gz, NULL, 1 << 16);
-    kw_wr_init_dyn(&w, NULL, 1 << 16);
-    kw_wr_init_dyn(&scratch, NULL, 1 << 16);
-    legacy_msg(&in, 0, 1, 0, T0, KW_SLICE_NULL, kw_slice_str("ok"));
-    legacy_msg(&in, 1, 1, 0, T0, KW_SLICE_NULL, kw_slice_str("xx"));
-    in.base[kw_wr_len(&in) - 1] ^= 0x01; /* the second inner value, after its CRC was set */
-    gzip_stored(&gz, in.base, kw_wr_len(&in));
-    legacy_msg(&w, 1, 1, KW_CODEC_GZIP, T0, KW_SLICE_NULL, sl(gz.base, kw_wr_len(&gz)));
-    walk wk;
-    walk_all(sl(w.base, kw_wr_len(&w)), &scratch, 1 << 16, &wk);
-    ck_assert_int_eq(wk.batch_err, 0);
-    ck_assert_int_eq(wk.records, 1); /* the good one, then the error */
-    ck_assert_int_eq(wk.rec_err, KW_ERR_CRC);
-    kw_wr_fini(&in);
-    kw_wr_fini(&gz);
-    kw_wr_fini(&w);
-    kw_wr_fini(&scratch);
-}
-END_TEST
-
-/* Kafka 0.8-0.9 magic-0 lz4 wrappers carry the old header checksum (0x1A for Kafka's header,
- * see test_codec.c); magic 1 must not accept it. */
-START_TEST(legacy_lz4_old_checksum)
-{
-    if (!kw_codec_available(KW_CODEC_LZ4)) {
-        fprintf(stderr, "SKIP: legacy_lz4_old_checksum: lz4 is not built in\n");
-        return;
-    }
-    for (int magic = 0; magic <= 1; magic++) {
-        kw_wr in, lz, w, scratch;
-        kw_wr_init_dyn(&in, NULL, 1 << 16);
-        kw_wr_init_dyn(&lz, NULL, 1 << 16);
-        kw_wr_init_dyn(&w, NULL, 1 << 16);
-        kw_wr_init_dyn(&scratch, NULL, 1 << 16);
-        legacy_msg(&in, 5, magic, 0, T0, KW_SLICE_NULL, kw_slice_str("old"));
-        ck_assert_int_eq(kw_compress(KW_CODEC_LZ4, KW_CODEC_LEVEL_DEFAULT,
-                                     sl(in.base, kw_wr_len(&in)), &lz),
-                         0);
-        ck_assert_uint_eq(lz.base[6], 0x82);
-        lz.base[6] = 0x1a;
-        legacy_msg(&w, 5, magic, KW_CODEC_LZ4, T0, KW_SLICE_NULL, sl(lz.base, kw_wr_len(&lz)));
-        walk wk;
-        walk_all(sl(w.base, kw_wr_len(&w)), &scratch, 1 << 16, &wk);
-        ck_assert_int_eq(wk.rec_err, magic == 0 ? KW_ERR_OK : KW_ERR_DECOMPRESS);
-        ck_assert_int_eq(wk.records, magic == 0 ? 1 : 0);
-        kw_wr_fini(&in);
-        kw_wr_fini(&lz);
-        kw_wr_fini(&w);
-        kw_wr_fini(&scratch);
-    }
-}
-END_TEST
-
-START_TEST(legacy_hostile)
-{
-    kw_wr w;
-    uint8_t buf[256];
-    walk wk;
-    /* A v1 message shorter than the v1 minimum; bytes after the value; key length -2. */
-    kw_wr_init_fixed(&w, buf, sizeof(buf));
-    legacy_msg(&w, 1, 1, 0, T0, KW_SLICE_NULL, kw_slice_str("v"));
-    size_t n = kw_wr_len(&w);
-    put32(buf + 8, 14);
-    walk_all(sl(buf, 26), NULL, 0, &wk);
-    ck_assert_int_eq(wk.batch_err, KW_ERR_MALFORMED);
-    kw_wr_init_fixed(&w, buf, sizeof(buf));
-    legacy_msg(&w, 1, 0, 0, 0, KW_SLICE_NULL, kw_slice_str("v"));
-    n = kw_wr_len(&w);
-    buf[n] = 0;
-    put32(buf + 8, (uint32_t)(n + 1 - 12));
-    put32(buf + 12, crc_bits(buf + 16, n + 1 - 16, 0xEDB88320u));
-    walk_all(sl(buf, n + 1), NULL, 0, &wk);
-    ck_assert_int_eq(wk.batch_err, KW_ERR_MALFORMED);
-    kw_wr_init_fixed(&w, buf, sizeof(buf));
-    legacy_msg(&w, 1, 0, 0, 0, (kw_slice){(const uint8_t *)"", -1}, kw_slice_str("v"));
-    n = kw_wr_len(&w);
-    put32(buf + 18, 0xfffffffeu);
-    put32(buf + 12, crc_bits(buf + 16, n - 16, 0xEDB88320u));
-    walk_all(sl(buf, n), NULL, 0, &wk);
-    ck_assert_int_eq(wk.batch_err, KW_ERR_MALFORMED);
-    /* A wrapper with a null value, and a zstd wrapper (zstd came with magic 2). */
-    kw_wr_init_fixed(&w, buf, sizeof(buf));
-    legacy_msg(&w, 1, 1, KW_CODEC_GZIP, T0, KW_SLICE_NULL, KW_SLICE_NULL);
-    kw_wr scratch;
-    kw_wr_init_dyn(&scratch, NULL, 1 << 16);
-    walk_all(sl(buf, kw_wr_len(&w)), &scratch, 1 << 16, &wk);
-    ck_assert_int_eq(wk.rec_err, KW_ERR_MALFORMED);
-    kw_wr_init_fixed(&w, buf, sizeof(buf));
-    legacy_msg(&w, 1, 1, KW_CODEC_ZSTD, T0, KW_SLICE_NULL, kw_slice_str("zz"));
-    walk_all(sl(buf, kw_wr_len(&w)), &scratch, 1 << 16, &wk);
-    ck_assert_int_eq(wk.rec_err, KW_ERR_MALFORMED);
-    kw_wr_fini(&scratch);
-}
-END_TEST
-
-/* Old and new formats in one fetch payload, as a partition upgraded over time returns them. */
-START_TEST(mixed_formats)
-{
-    uint8_t d[256];
-    size_t n = unhex(legacy_v0_hex, d);
-    n += unhex(legacy_v1_hex, d + n);
-    n += unhex(golden_hex, d + n);
-    walk wk;
-    walk_all(sl(d, n), NULL, 0, &wk);
-    ck_assert_int_eq(wk.batch_err, 0);
-    ck_assert_int_eq(wk.batches, 3);
-    ck_assert_int_eq(wk.records, 4);
-    ck_assert(slice_is(wk.rec[3].value, "hello"));
 }
 END_TEST
 
@@ -914,12 +548,7 @@ kw_test_suite(void)
     tcase_add_test(tc, hostile_batch_lengths);
     tcase_add_test(tc, hostile_records);
     tcase_add_test(tc, compressed_batch_errors);
-    tcase_add_test(tc, legacy_plain);
-    tcase_add_test(tc, legacy_gzip_wrapped);
-    tcase_add_test(tc, legacy_inner_crc);
-    tcase_add_test(tc, legacy_lz4_old_checksum);
-    tcase_add_test(tc, legacy_hostile);
-    tcase_add_test(tc, mixed_formats);
+    kwt_add_legacy_tests(tc);
     suite_add_tcase(s, tc);
     return s;
 }
