@@ -2,15 +2,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_metadata.h"
+#include "cmd_mock.h"
 #include "kw_config.h"
 #include "kwire/proto.h"
 
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: kwire --version | --help | apis\n"
+    fprintf(f, "usage: kwire --version | --help | apis | metadata [options] | mock [options]\n"
                "  --version   print the version and the features built in\n"
-               "  apis        list every API and version range the codec covers\n");
+               "  apis        list every API and version range the codec covers\n"
+               "  metadata    print a cluster's brokers, topics and partition leaders\n"
+               "  mock        run a kwire-mock test cluster (kwire mock --help)\n");
 }
 
 static int
@@ -48,6 +52,10 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "apis") == 0)
         return cmd_apis();
+    if (strcmp(argv[1], "metadata") == 0)
+        return cmd_metadata(argc - 1, argv + 1);
+    if (strcmp(argv[1], "mock") == 0)
+        return cmd_mock(argc - 1, argv + 1);
     fprintf(stderr, "kwire: unknown command '%s' (try kwire --help)\n", argv[1]);
     return 2;
 }

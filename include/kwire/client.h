@@ -66,7 +66,8 @@ KW_API kw_err kw_client_new(kw_conf *conf, kw_client **out, kw_error *err);
 /**
  * @brief Free the client: stops the kwire thread if it runs, closes every connection and
  *        calls every outstanding callback with KW_ERR_CANCELED before returning.
- *        kw_client_free(NULL) does nothing. Not from inside a callback.
+ *        kw_client_free(NULL) does nothing. Not from inside a callback (nor from the kwire
+ *        thread): there it does nothing, since the loop is still running the callback.
  */
 KW_API void kw_client_free(kw_client *c);
 
@@ -155,9 +156,9 @@ typedef struct kw_topic_info {
 /** A cluster's metadata as one broker reported it. Every pointer is valid only during the
  *  callback that receives it. */
 typedef struct kw_metadata {
-    const char *cluster_id; /**< NULL when unknown */
-    int32_t controller_id;  /**< -1 when unknown */
-    int32_t broker_id;      /**< the broker that answered */
+    const char *cluster_id;        /**< NULL when unknown */
+    int32_t controller_id;         /**< -1 when unknown */
+    int32_t broker_id;             /**< the broker that answered */
     const kw_broker_info *brokers; /**< sorted by id */
     int32_t n_brokers;
     const kw_topic_info *topics;
@@ -205,7 +206,7 @@ typedef struct kw_broker_stats {
     char state[16]; /**< DOWN, BACKOFF, CONNECTING, READY, ... */
     uint64_t requests, responses;
     uint64_t bytes_out, bytes_in;
-    uint64_t errors;   /**< failed requests and failed connections */
+    uint64_t errors;   /**< failed requests (not canceled ones) and failed connections */
     uint64_t timeouts; /**< requests that timed out */
     uint64_t connect_attempts;
     uint64_t connects;   /**< times the connection became ready */
@@ -220,16 +221,15 @@ typedef struct kw_stats {
     uint64_t metadata_requests; /**< Metadata requests sent by the client itself */
     uint64_t metadata_updates;  /**< Metadata responses applied to the cache */
     uint64_t metadata_errors;
-    uint64_t rebootstraps;      /**< KIP-899: every known broker was unreachable */
-    size_t n_brokers;           /**< broker entries that exist (may exceed the cap given) */
+    uint64_t rebootstraps; /**< KIP-899: every known broker was unreachable */
+    size_t n_brokers;      /**< broker entries that exist (may exceed the cap given) */
 } kw_stats;
 
 /**
  * @brief Read the statistics: totals, and up to `cap` brokers into `brokers` (may be NULL
  *        with cap 0). Any thread (takes the loop lock).
  */
-KW_API kw_err kw_client_stats(kw_client *c, kw_stats *totals, kw_broker_stats *brokers,
-                              size_t cap);
+KW_API kw_err kw_client_stats(kw_client *c, kw_stats *totals, kw_broker_stats *brokers, size_t cap);
 
 /**
  * @brief The same statistics as one JSON object {"metadata_requests":..,..,"brokers":[..]}.

@@ -10,7 +10,8 @@
  * kw_mock_api_versions_set):
  *   ApiVersions (18), Metadata (3), DescribeCluster (60), Produce (0), Fetch (1), ListOffsets (2),
  *   DeleteRecords (21), CreateTopics (19), DeleteTopics (20), CreatePartitions (37),
- *   DescribeConfigs (32).
+ *   DescribeConfigs (32), InitProducerId (22), AddPartitionsToTxn (24), AddOffsetsToTxn (25),
+ *   EndTxn (26), TxnOffsetCommit (28).
  * ApiVersions advertises exactly the APIs it serves. A request for an API it does not serve, or
  * for a version outside the advertised range, closes the connection, as a real broker does; an
  * ApiVersions request above the advertised maximum gets error 35 (UNSUPPORTED_VERSION) with a v0
@@ -28,9 +29,17 @@
  *   - Like Kafka, each connection handles one request at a time by default (the broker "mutes"
  *     the socket until the response is sent); pipelined requests are read later and answered in
  *     order. A Fetch that waits for data (max wait, min bytes) holds its connection meanwhile.
- *   - Idempotent and transactional batches are stored as they come; sequence checks and
- *     transaction markers are not implemented yet, so the last stable offset equals the high
- *     watermark.
+ *   - Idempotent producers: sequences are checked per producer id and partition as Kafka 2.5+
+ *     does (duplicates of the last five batches get their original offsets, gaps
+ *     OUT_OF_ORDER_SEQUENCE_NUMBER, stale epochs INVALID_PRODUCER_EPOCH, a producer the partition
+ *     does not know may start at any sequence), so UNKNOWN_PRODUCER_ID is never returned.
+ *   - Transactions: every broker is the coordinator of every transactional id unless a group
+ *     module places coordinators (FindCoordinator); markers are written when EndTxn is answered
+ *     unless txn_marker_delay_ms is set; a timed-out transaction is aborted at its deadline
+ *     (Kafka scans every 10 s); transactional ids never expire; two-phase commit (KIP-939) is
+ *     refused as on a broker with transaction.two.phase.commit.enable=false; Produce v12+ adds
+ *     the partition to the transaction by itself (transaction version 2), older versions need
+ *     AddPartitionsToTxn (Kafka's transaction.partition.verification.enable=true).
  *
  * Threads: the cluster runs on its own reactor and does nothing unless stepped. Either the
  * caller drives it from its loop (kw_mock_fd, kw_mock_timeout_ms, kw_mock_step), in which case
@@ -63,6 +72,9 @@ typedef struct kw_mock kw_mock;
 
 /** The most brokers one cluster can have. */
 #define KW_MOCK_MAX_BROKERS 64
+/** The most partitions one topic can have: a bound on what one request can make the broker
+ *  allocate (a CreatePartitions count of 2^31 is refused with INVALID_PARTITIONS). */
+#define KW_MOCK_MAX_PARTITIONS 100000
 
 /** Log levels of the log hook (syslog's numbers). */
 #define KW_MOCK_LOG_ERR     3
@@ -80,7 +92,8 @@ typedef struct kw_mock_conf {
      *  on port + i - 1, which must all be free. */
     int32_t port;
     bool auto_create_topics;            /**< (auto.create.topics.enable) default true */
-    int32_t default_partitions;         /**< (num.partitions) default 1 */
+    int32_t default_partitions;         /**< (num.partitions) default 1, at most
+                                             KW_MOCK_MAX_PARTITIONS */
     int16_t default_replication_factor; /**< (default.replication.factor) default 1 */
     int64_t retention_bytes;            /**< (log.retention.bytes) per partition; -1 = none */
     int64_t retention_ms;               /**< (log.retention.ms) reported only; default 7 days */
@@ -91,6 +104,17 @@ typedef struct kw_mock_conf {
     /** Requests one connection may have in progress before the broker stops reading from it.
      *  1 (default) is Kafka's behaviour; more lets tests pipeline past a waiting Fetch. */
     int32_t max_inflight;
+    /** (transaction.max.timeout.ms) the largest transaction timeout InitProducerId accepts;
+     *  default 900000 */
+    int32_t transaction_max_timeout_ms;
+    /** (producer.id.expiration.ms) a partition forgets a producer that wrote nothing for this
+     *  long and has no open transaction; default 86400000, -1 = never */
+    int64_t producer_id_expiration_ms;
+    /** Milliseconds between a transaction's end (EndTxn, a timeout) and its COMMIT/ABORT
+     *  markers being written. 0 (default) writes them before EndTxn is answered; more
+     *  behaves like a Kafka coordinator that answers first and writes the markers after,
+     *  so that clients see CONCURRENT_TRANSACTIONS in between. */
+    int32_t txn_marker_delay_ms;
     const char *cluster_id; /**< NULL = a random 22-character id, as Kafka makes */
     /** Milliseconds on a monotonic scale for every timer (Fetch max wait). NULL = the system's
      *  CLOCK_MONOTONIC. Tests install a virtual clock here; it must never go backwards. */
@@ -209,7 +233,8 @@ typedef struct kw_mock_partition_info {
     int32_t leader_epoch;       /**< 0 at creation, +1 per leader change */
     int64_t log_start_offset;   /**< the first offset that can be fetched */
     int64_t high_watermark;     /**< the offset the next record will get */
-    int64_t last_stable_offset; /**< == high_watermark until transactions exist */
+    int64_t last_stable_offset; /**< the first offset of the oldest open transaction, or the
+                                     high watermark when none is open */
     int64_t bytes;              /**< bytes of stored batches */
     int32_t batches;            /**< stored batches */
 } kw_mock_partition_info;
@@ -230,7 +255,10 @@ KW_API kw_err kw_mock_partition_leader_set(kw_mock *m, const char *topic, int32_
  * @brief Append record batches to a partition, as if a client produced them.
  *
  * `batches` holds one or more magic-2 batches; each is validated as Produce does (CRC,
- * record count and structure, size limit) and stored with the next offsets. Appending wakes
+ * record count and structure, size limit, the sequence of an idempotent producer; a
+ * transactional batch is refused, as a Produce without TransactionalId) and stored with the
+ * next offsets; a duplicate of a stored idempotent batch is not stored again (*base_offset is
+ * then the stored batch's). Appending wakes
  * Fetches that wait for data.
  * @param base_offset receives the first batch's assigned offset (may be NULL).
  * @return KW_ERR_OK; KW_ERR_NOT_FOUND (topic or partition); KW_ERR_BROKER with
@@ -242,9 +270,9 @@ KW_API kw_err kw_mock_append(kw_mock *m, const char *topic, int32_t partition, k
 
 /** @brief Append one record (a batch of one, uncompressed, CreateTime `timestamp`; -1 means
  *  the wall clock). key/value len -1 = null. Same results as kw_mock_append. */
-KW_API kw_err kw_mock_append_record(kw_mock *m, const char *topic, int32_t partition,
-                                    kw_slice key, kw_slice value, int64_t timestamp,
-                                    int64_t *offset, kw_error *err);
+KW_API kw_err kw_mock_append_record(kw_mock *m, const char *topic, int32_t partition, kw_slice key,
+                                    kw_slice value, int64_t timestamp, int64_t *offset,
+                                    kw_error *err);
 
 /**
  * @brief Copy stored batches, exactly as a Fetch would return them, into a writer.
@@ -259,7 +287,81 @@ KW_API kw_err kw_mock_append_record(kw_mock *m, const char *topic, int32_t parti
 KW_API kw_err kw_mock_read(kw_mock *m, const char *topic, int32_t partition, int64_t offset,
                            size_t max_bytes, kw_wr *out, int64_t *next_offset);
 
+/* ---------------------------------------------------------------- consumer groups (group*.c)
+ *
+ * The group coordinator serves FindCoordinator (10), JoinGroup (11), Heartbeat (12),
+ * LeaveGroup (13), SyncGroup (14), DescribeGroups (15), ListGroups (16), OffsetCommit (8),
+ * OffsetFetch (9), ConsumerGroupHeartbeat (68, KIP-848) and ConsumerGroupDescribe (69), as
+ * Kafka 4.x's group coordinator does. Differences a client can observe:
+ *   - Groups are never deleted: an empty group stays (state Empty) with its offsets; a classic
+ *     group that empties can become a consumer (KIP-848) group and back, as in Kafka.
+ *   - A group is classic or consumer: a classic member joining a non-empty consumer group gets
+ *     INCONSISTENT_GROUP_PROTOCOL, a consumer member joining a non-empty classic group
+ *     GROUP_ID_NOT_FOUND (Kafka with group.consumer.migration.policy=disabled).
+ *   - KIP-848 regular expressions are POSIX extended ones (regcomp) matched against the whole
+ *     topic name, with RE2's \d \w \s (and upper-case negations) translated; RE2-only syntax
+ *     such as (?i) or lazy quantifiers is INVALID_REGULAR_EXPRESSION. They are resolved on
+ *     every heartbeat, so new topics are seen at once.
+ *   - Member host names are "/127.0.0.1": every listener is on loopback. */
+
+/** FindCoordinator key types. */
+#define KW_MOCK_COORD_GROUP 0
+#define KW_MOCK_COORD_TXN   1
+
+/** Group coordinator settings; kw_mock_group_conf_init fills in Kafka's defaults (the broker
+ *  property is in parentheses). */
+typedef struct kw_mock_group_conf {
+    int32_t initial_rebalance_delay_ms; /**< (group.initial.rebalance.delay.ms) 3000 */
+    int32_t min_session_timeout_ms;     /**< (group.min.session.timeout.ms) 6000 */
+    int32_t max_session_timeout_ms;     /**< (group.max.session.timeout.ms) 1800000 */
+    int32_t max_size;                   /**< (group.max.size) INT32_MAX members */
+    /** How long a new classic member's parked JoinGroup may wait (Kafka's fixed 300000). */
+    int32_t new_member_join_timeout_ms;
+    int32_t consumer_heartbeat_interval_ms; /**< (group.consumer.heartbeat.interval.ms) 5000 */
+    int32_t consumer_session_timeout_ms;    /**< (group.consumer.session.timeout.ms) 45000 */
+    /** (group.consumer.assignors, its first entry) "uniform" or "range"; NULL = "uniform" */
+    const char *consumer_default_assignor;
+    int32_t offset_metadata_max_bytes; /**< (offset.metadata.max.bytes) 4096 */
+} kw_mock_group_conf;
+
+/** @brief Fill in the defaults. */
+KW_API void kw_mock_group_conf_init(kw_mock_group_conf *conf);
+/**
+ * @brief Change the group coordinator's settings. They apply to what happens from now on
+ *        (timers already running keep their deadlines).
+ * @return KW_ERR_OK; KW_ERR_INVALID_ARG (a negative time, min > max session timeout, a
+ *         heartbeat interval or session timeout below 1, max_size below 1, an unknown assignor).
+ */
+KW_API kw_err kw_mock_group_conf_set(kw_mock *m, const kw_mock_group_conf *conf);
+
+/**
+ * @brief Move the coordinator of a group (KW_MOCK_COORD_GROUP) or transactional id
+ *        (KW_MOCK_COORD_TXN) to broker `node_id`; -1 restores the default placement (Kafka's:
+ *        the key's Java hashCode modulo 50 internal-topic partitions, spread over the brokers).
+ *        Group requests that reach another broker get NOT_COORDINATOR; parked JoinGroup and
+ *        SyncGroup requests on the old coordinator are answered with NOT_COORDINATOR at once.
+ * @return KW_ERR_OK; KW_ERR_INVALID_ARG (unknown key type, NULL key); KW_ERR_NOT_FOUND (no such
+ *         broker); KW_ERR_NOMEM.
+ */
+KW_API kw_err kw_mock_coordinator_set(kw_mock *m, int8_t key_type, const char *key,
+                                      int32_t node_id);
+/** @brief The node that coordinates `key` (what FindCoordinator answers), or -1 for an unknown
+ *  key type or a NULL key. */
+KW_API int32_t kw_mock_coordinator(kw_mock *m, int8_t key_type, const char *key);
+
+/**
+ * @brief The offset group `group` committed for a partition, as OffsetFetch returns it.
+ * @param leader_epoch receives the committed leader epoch (-1 unknown); may be NULL.
+ * @return KW_ERR_OK; KW_ERR_NOT_FOUND (no such group or no offset for the partition).
+ */
+KW_API kw_err kw_mock_committed_offset(kw_mock *m, const char *group, const char *topic,
+                                       int32_t partition, int64_t *offset, int32_t *leader_epoch);
+
 #ifdef __cplusplus
 }
 #endif
+
+/* TLS listeners and SASL users; release emulation, fault injection and the control channel. */
+#include "mock_security.h"
+#include "mock_control.h"
 #endif

@@ -205,6 +205,10 @@ KW_API void kw_io_records(kw_io *io, const char *name, kw_slice *v);
  *  checked against the remaining bytes at the element's minimum encoded size. */
 KW_API void kw_io_array(kw_io *io, const char *name, void *arr, int32_t *n, size_t esz,
                         kw_io_fn fn, int16_t ver);
+/** @brief Element walks for the primitive arrays of the schemas ([]int32, []string), for use
+ *  as the `fn` of kw_io_array. */
+KW_API void kw_io_elem_i32(kw_io *io, int16_t ver, void *elem);
+KW_API void kw_io_elem_str(kw_io *io, int16_t ver, void *elem);
 /** @brief A single embedded structure (not nullable). */
 KW_API void kw_io_struct(kw_io *io, const char *name, void *m, kw_io_fn fn, int16_t ver);
 /** @brief A nullable embedded structure: int8 -1/1 marker, then the fields when present. */

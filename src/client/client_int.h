@@ -54,7 +54,7 @@ typedef struct kwi_md_topic {
     kw_uuid id;
     int16_t error;
     bool internal;
-    bool stale; /* a refresh is wanted (error, missing leader, a caller asked) */
+    bool stale;         /* a refresh is wanted (error, missing leader, a caller asked) */
     kwi_md_part *parts; /* parts[i].id == i */
     int32_t n_parts;
     int64_t updated_ms;
@@ -104,7 +104,7 @@ struct kw_client {
     void *log_ud;
 
     kwi_bootstrap *boot;
-    size_t n_boot;
+    size_t n_boot, cap_boot;
     int32_t next_boot_id;
 
     kwi_broker **brokers;
@@ -113,6 +113,7 @@ struct kw_client {
     bool rebootstrapping;
 
     kwi_md md;
+    kw_error link_err;  /* the latest connection failure, for messages of waiting calls */
     kwi_timer *t_house; /* zero-delay housekeeping after connection state changes */
 
     pthread_mutex_t lock;  /* the loop lock (recursive): step, stats from other threads */
@@ -167,6 +168,9 @@ kw_err kwi_md_init(kw_client *c);
 void kwi_md_fini(kw_client *c);
 /* A broker became ready or one failed: dispatch calls waiting for a link. */
 void kwi_md_on_link(kw_client *c);
+/* A link failed in a way retrying will not fix (authentication, certificate): public calls
+ * waiting for a link fail now with that error, as the Java client fails its waiters. */
+void kwi_md_on_fatal(kw_client *c, const kw_error *why);
 kwi_md_topic *kwi_md_topic_find(kw_client *c, const char *name, size_t len);
 
 /* ---- the internal API for the roles built on the client ---------------------------------- */
@@ -190,8 +194,8 @@ void kwi_client_refresh(kw_client *c, const char *const *topics, const size_t *l
 /* A response carried broker error `code` for a partition: refreshes the topic when the code
  * calls for it (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH and
  * every other InvalidMetadataException). */
-void kwi_client_on_partition_error(kw_client *c, const char *topic, size_t len,
-                                   int32_t partition, int16_t code);
+void kwi_client_on_partition_error(kw_client *c, const char *topic, size_t len, int32_t partition,
+                                   int16_t code);
 /* A response named a leader epoch for a partition: refreshes the topic when it is newer than
  * the cached one (the leader moved and the cache does not know yet). */
 void kwi_client_on_leader_epoch(kw_client *c, const char *topic, size_t len, int32_t partition,

@@ -45,7 +45,7 @@ kwi_mock_api_accepts(const kw_mock *m, int16_t key, int16_t ver)
         return false;
     const kwi_mock_api *a = &m->apis[key];
     return a->fn && a->adv_min >= 0 && ver >= a->adv_min && ver <= a->adv_max &&
-           ver >= a->min_ver && ver <= a->max_ver;
+           ver >= a->min_ver && ver <= a->max_ver && ver >= a->acc_min;
 }
 
 kw_err
@@ -99,6 +99,7 @@ kw_mock_api_versions_set(kw_mock *m, int16_t api_key, int16_t min, int16_t max)
     if (a->fn) {
         a->adv_min = min;
         a->adv_max = max;
+        a->acc_min = 0; /* an explicit range replaces a release's (versions.c) */
         e = KW_ERR_OK;
     }
     unlock(m);
@@ -116,6 +117,7 @@ kw_mock_api_versions_reset(kw_mock *m, int16_t api_key)
     if (a->fn) {
         a->adv_min = a->min_ver;
         a->adv_max = a->max_ver;
+        a->acc_min = 0;
         e = KW_ERR_OK;
     }
     unlock(m);

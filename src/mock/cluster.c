@@ -21,10 +21,19 @@
 
 #include "mock_int.h"
 
+/* Security (TLS, SASL users) comes before SASL, which registers the SASL APIs; faults last. */
 static const kwi_mock_module modules[] = {
-    {"meta", kwi_mock_meta_init, NULL},       {"produce", kwi_mock_produce_init, NULL},
-    {"fetch", kwi_mock_fetch_init, NULL},     {"offsets", kwi_mock_offsets_init, NULL},
-    {"admin", kwi_mock_admin_init, NULL},     {"configs", kwi_mock_configs_init, NULL},
+    {"meta", kwi_mock_meta_init, NULL},
+    {"produce", kwi_mock_produce_init, NULL},
+    {"fetch", kwi_mock_fetch_init, NULL},
+    {"offsets", kwi_mock_offsets_init, NULL},
+    {"admin", kwi_mock_admin_init, NULL},
+    {"configs", kwi_mock_configs_init, NULL},
+    {"group", kwi_mock_group_init, kwi_mock_group_fini},
+    {"txn", kwi_mock_txn_init, kwi_mock_txn_fini},
+    {"security", kwi_mock_security_init, kwi_mock_security_fini},
+    {"sasl", kwi_mock_sasl_init, NULL},
+    {"fault", kwi_mock_fault_init, kwi_mock_fault_fini},
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
@@ -43,11 +52,13 @@ kw_mock_conf_init(kw_mock_conf *c)
     c->max_request_bytes = 104857600;
     c->fetch_max_bytes = 57671680;
     c->max_inflight = 1;
+    c->transaction_max_timeout_ms = 900000;
+    c->producer_id_expiration_ms = 86400000;
     c->log_level = KW_MOCK_LOG_INFO;
 }
 
 void
-kwi_mock_log(kw_mock *m, int level, const char *fmt, ...)
+kwi_mock_logf(kw_mock *m, int level, const char *fmt, ...)
 {
     if (!m->conf.log || level > m->conf.log_level)
         return;
@@ -120,8 +131,9 @@ conf_check(const kw_mock_conf *c, kw_error *err)
     if (c->port < 0 || c->port > 65535 || (c->port && c->port + c->brokers - 1 > 65535))
         return kw_error_set(err, KW_ERR_INVALID_ARG, "port %d cannot serve %d brokers",
                             (int)c->port, (int)c->brokers);
-    if (c->default_partitions < 1)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "default_partitions must be >= 1");
+    if (c->default_partitions < 1 || c->default_partitions > KW_MOCK_MAX_PARTITIONS)
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "default_partitions must be 1..%d",
+                            KW_MOCK_MAX_PARTITIONS);
     if (c->default_replication_factor < 1 || c->default_replication_factor > c->brokers)
         return kw_error_set(err, KW_ERR_INVALID_ARG,
                             "default_replication_factor must be 1..brokers");
@@ -129,6 +141,9 @@ conf_check(const kw_mock_conf *c, kw_error *err)
         return kw_error_set(err, KW_ERR_INVALID_ARG, "a byte limit is out of range");
     if (c->max_inflight < 0)
         return kw_error_set(err, KW_ERR_INVALID_ARG, "max_inflight must be >= 0");
+    if (c->transaction_max_timeout_ms < 1 || c->txn_marker_delay_ms < 0 ||
+        c->producer_id_expiration_ms < -1)
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "a transaction setting is out of range");
     if (c->cluster_id && (strlen(c->cluster_id) == 0 || strlen(c->cluster_id) >= 64))
         return kw_error_set(err, KW_ERR_INVALID_ARG, "cluster_id must be 1..63 characters");
     return KW_ERR_OK;
@@ -146,15 +161,15 @@ on_accept(kwi_reactor *r, kwi_io *io, unsigned events, void *ud)
         int fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                kwi_mock_log(b->m, KW_MOCK_LOG_WARNING, "broker %d: accept: %s",
-                             (int)b->node_id, strerror(errno));
+                kwi_mock_logf(b->m, KW_MOCK_LOG_WARNING, "broker %d: accept: %s", (int)b->node_id,
+                              strerror(errno));
             return;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (kwi_mock_conn_accept(b, fd) != KW_ERR_OK) {
-            kwi_mock_log(b->m, KW_MOCK_LOG_WARNING, "broker %d: out of memory for a connection",
-                         (int)b->node_id);
+            kwi_mock_logf(b->m, KW_MOCK_LOG_WARNING, "broker %d: out of memory for a connection",
+                          (int)b->node_id);
             close(fd);
         }
     }
@@ -185,11 +200,27 @@ listen_on(kwi_mock_broker *b, int port, kw_error *err)
     return KW_ERR_OK;
 }
 
+/* Broker down/up (fault.c) closes a listener and opens it again on the same port. */
+kw_err
+kwi_mock_broker_listen(kwi_mock_broker *b, int port, kw_error *err)
+{
+    kw_err e = listen_on(b, port, err);
+    if (e) {
+        kwi_reactor_io_free(b->lio);
+        b->lio = NULL;
+        if (b->lfd >= 0)
+            close(b->lfd);
+        b->lfd = -1;
+    }
+    return e;
+}
+
 static kw_err
 make_bootstrap(kw_mock *m)
 {
     size_t cap = (size_t)m->n_brokers * 17 + 1; /* "127.0.0.1:65535," */
     m->bootstrap = m->a->alloc(m->a->ud, cap);
+    m->bootstrap_cap = cap;
     if (!m->bootstrap)
         return KW_ERR_NOMEM;
     size_t off = 0;
@@ -332,7 +363,7 @@ kw_mock_free(kw_mock *m)
     if (m->own_reactor)
         kwi_reactor_free(m->r);
     if (m->bootstrap)
-        m->a->free(m->a->ud, m->bootstrap, strlen(m->bootstrap) + 1);
+        m->a->free(m->a->ud, m->bootstrap, m->bootstrap_cap);
     kw_wr_fini(&m->scratch);
     pthread_mutex_destroy(&m->lock);
     m->a->free(m->a->ud, m, sizeof(*m));
@@ -369,7 +400,13 @@ kw_mock_fd(const kw_mock *m)
 int
 kw_mock_timeout_ms(const kw_mock *m)
 {
-    return kwi_reactor_timeout_ms(m->r);
+    /* The lock: the cluster's thread may be changing the timers (the cast drops only the
+     * const of the mutex, not of the state). */
+    pthread_mutex_t *lock = (pthread_mutex_t *)&m->lock;
+    pthread_mutex_lock(lock);
+    int t = kwi_reactor_timeout_ms(m->r);
+    pthread_mutex_unlock(lock);
+    return t;
 }
 
 kw_err

@@ -17,29 +17,61 @@ typedef enum cfg_kind { K_LONG, K_INT, K_BOOL, K_POLICY, K_COMPRESSION, K_TSTYPE
 typedef struct cfg_def {
     const char *name;
     cfg_kind kind;
-    int64_t min, max;     /* K_LONG, K_INT */
-    const char *fixed;    /* the default when it does not come from kw_mock_conf */
+    int64_t min, max;    /* K_LONG, K_INT */
+    const char *fixed;   /* the default when it does not come from kw_mock_conf */
+    const char *synonym; /* the broker setting that supplies the default */
+    int8_t type;         /* DescribeConfigs ConfigType */
 } cfg_def;
 
+/* ConfigType values of DescribeConfigs v3+. */
+#define T_BOOLEAN 1
+#define T_STRING  2
+#define T_INT     3
+#define T_LONG    5
+#define T_LIST    7
+
 static const cfg_def defs[KWI_CFG__COUNT] = {
-    [KWI_CFG_CLEANUP_POLICY] = {"cleanup.policy", K_POLICY, 0, 0, "delete"},
-    [KWI_CFG_COMPRESSION_TYPE] = {"compression.type", K_COMPRESSION, 0, 0, "producer"},
-    [KWI_CFG_MAX_MESSAGE_BYTES] = {"max.message.bytes", K_INT, 0, INT32_MAX, NULL},
-    [KWI_CFG_MESSAGE_TIMESTAMP_TYPE] = {"message.timestamp.type", K_TSTYPE, 0, 0, NULL},
-    [KWI_CFG_MIN_INSYNC_REPLICAS] = {"min.insync.replicas", K_INT, 1, INT32_MAX, "1"},
-    [KWI_CFG_RETENTION_BYTES] = {"retention.bytes", K_LONG, INT64_MIN, INT64_MAX, NULL},
-    [KWI_CFG_RETENTION_MS] = {"retention.ms", K_LONG, -1, INT64_MAX, NULL},
-    [KWI_CFG_SEGMENT_BYTES] = {"segment.bytes", K_INT, 14, INT32_MAX, "1073741824"},
-    [KWI_CFG_SEGMENT_MS] = {"segment.ms", K_LONG, 1, INT64_MAX, "604800000"},
-    [KWI_CFG_DELETE_RETENTION_MS] = {"delete.retention.ms", K_LONG, 0, INT64_MAX, "86400000"},
-    [KWI_CFG_MIN_COMPACTION_LAG_MS] = {"min.compaction.lag.ms", K_LONG, 0, INT64_MAX, "0"},
-    [KWI_CFG_UNCLEAN_LEADER_ELECTION] = {"unclean.leader.election.enable", K_BOOL, 0, 0, "false"},
+    [KWI_CFG_CLEANUP_POLICY] = {"cleanup.policy", K_POLICY, 0, 0, "delete", "log.cleanup.policy",
+                                T_LIST},
+    [KWI_CFG_COMPRESSION_TYPE] = {"compression.type", K_COMPRESSION, 0, 0, "producer",
+                                  "compression.type", T_STRING},
+    [KWI_CFG_MAX_MESSAGE_BYTES] = {"max.message.bytes", K_INT, 0, INT32_MAX, NULL,
+                                   "message.max.bytes", T_INT},
+    [KWI_CFG_MESSAGE_TIMESTAMP_TYPE] = {"message.timestamp.type", K_TSTYPE, 0, 0, NULL,
+                                        "log.message.timestamp.type", T_STRING},
+    [KWI_CFG_MIN_INSYNC_REPLICAS] = {"min.insync.replicas", K_INT, 1, INT32_MAX, "1",
+                                     "min.insync.replicas", T_INT},
+    [KWI_CFG_RETENTION_BYTES] = {"retention.bytes", K_LONG, INT64_MIN, INT64_MAX, NULL,
+                                 "log.retention.bytes", T_LONG},
+    [KWI_CFG_RETENTION_MS] = {"retention.ms", K_LONG, -1, INT64_MAX, NULL, "log.retention.ms",
+                              T_LONG},
+    [KWI_CFG_SEGMENT_BYTES] = {"segment.bytes", K_INT, 14, INT32_MAX, "1073741824",
+                               "log.segment.bytes", T_INT},
+    [KWI_CFG_SEGMENT_MS] = {"segment.ms", K_LONG, 1, INT64_MAX, "604800000", "log.roll.ms", T_LONG},
+    [KWI_CFG_DELETE_RETENTION_MS] = {"delete.retention.ms", K_LONG, 0, INT64_MAX, "86400000",
+                                     "log.cleaner.delete.retention.ms", T_LONG},
+    [KWI_CFG_MIN_COMPACTION_LAG_MS] = {"min.compaction.lag.ms", K_LONG, 0, INT64_MAX, "0",
+                                       "log.cleaner.min.compaction.lag.ms", T_LONG},
+    [KWI_CFG_UNCLEAN_LEADER_ELECTION] = {"unclean.leader.election.enable", K_BOOL, 0, 0, "false",
+                                         "unclean.leader.election.enable", T_BOOLEAN},
 };
 
 const char *
 kwi_mock_cfg_name(kwi_mock_cfg_id id)
 {
     return defs[id].name;
+}
+
+const char *
+kwi_mock_cfg_synonym(kwi_mock_cfg_id id)
+{
+    return defs[id].synonym;
+}
+
+int8_t
+kwi_mock_cfg_type(kwi_mock_cfg_id id)
+{
+    return defs[id].type;
 }
 
 int
@@ -81,8 +113,8 @@ static const char *
 check(const cfg_def *d, const char *s)
 {
     static const char *const bools[] = {"true", "false", NULL};
-    static const char *const codecs[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip",
-                                         "producer", NULL};
+    static const char *const codecs[] = {"uncompressed", "zstd",     "lz4", "snappy",
+                                         "gzip",         "producer", NULL};
     static const char *const tstypes[] = {"CreateTime", "LogAppendTime", NULL};
     int64_t v;
     switch (d->kind) {

@@ -27,12 +27,12 @@
 
 enum { REQ_PENDING = 0, REQ_DEFERRED = 1, REQ_READY = 2 };
 
-#define RBUF_MIN 16384u
-#define MIN_FRAME 8           /* api key, version, correlation id */
-#define READS_PER_EVENT 4     /* bounded work per callback; level-triggered epoll comes back */
-#define ARENA_PER_FRAME 64u   /* decoded structures per wire byte, at most */
-#define ARENA_SLACK (1u << 20)
-#define RESP_MAX ((size_t)INT32_MAX)
+#define RBUF_MIN        16384u
+#define MIN_FRAME       8   /* api key, version, correlation id */
+#define READS_PER_EVENT 4   /* bounded work per callback; level-triggered epoll comes back */
+#define ARENA_PER_FRAME 64u /* decoded structures per wire byte, at most */
+#define ARENA_SLACK     (1u << 20)
+#define RESP_MAX        ((size_t)INT32_MAX)
 
 struct kwi_mock_conn {
     kw_mock *m;
@@ -48,6 +48,7 @@ struct kwi_mock_conn {
     kwi_mock_req *dispatching; /* the request whose handler runs, until it answers */
     bool closing, want_write;
     kwi_mock_conn *prev, *next;
+    kwi_mock_sec *sec; /* TLS session and SASL state (security.c); NULL when neither */
 };
 
 static uint32_t
@@ -77,6 +78,7 @@ kwi_mock_conn_free(kwi_mock_conn *c)
             q->cancel(q, q->cancel_ud);
         req_free(m, q);
     }
+    kwi_mock_sec_free(c->sec); /* sends TLS close_notify, so before the fd goes */
     kwi_reactor_io_free(c->io);
     kwi_reactor_timer_free(c->kick);
     if (c->fd >= 0)
@@ -89,8 +91,8 @@ kwi_mock_conn_free(kwi_mock_conn *c)
         m->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    kwi_mock_log(m, KW_MOCK_LOG_DEBUG, "broker %d: connection %llu closed", (int)c->b->node_id,
-                 (unsigned long long)c->id);
+    kwi_mock_logf(m, KW_MOCK_LOG_DEBUG, "broker %d: connection %llu closed", (int)c->b->node_id,
+                  (unsigned long long)c->id);
     m->a->free(m->a->ud, c, sizeof(*c));
 }
 
@@ -111,6 +113,7 @@ set_interest(kwi_mock_conn *c)
         want |= KWI_IO_READ;
     if (c->want_write)
         want |= KWI_IO_WRITE;
+    want |= kwi_mock_sec_interest(c->sec);
     if (kwi_reactor_io_interest(c->io) != want)
         kwi_reactor_io_modify(c->io, want);
 }
@@ -134,9 +137,21 @@ flush(kwi_mock_conn *c)
         kwi_mock_req *q = c->qhead;
         size_t len = kw_wr_len(&q->out);
         while (q->sent < len) {
-            ssize_t n = send(c->fd, q->out.base + q->sent, len - q->sent, MSG_NOSIGNAL);
+            /* Latency and partial writes (fault.c): wait, or send one piece. */
+            int64_t now = kwi_mock_now_ms(c->m);
+            if (q->not_before > now) {
+                kwi_reactor_timer_start(c->kick, q->not_before - now);
+                set_interest(c);
+                return;
+            }
+            size_t want = len - q->sent;
+            if (q->chunk && want > q->chunk)
+                want = q->chunk;
+            ssize_t n = kwi_mock_sec_send(c->sec, c->fd, q->out.base + q->sent, want);
             if (n > 0) {
                 q->sent += (size_t)n;
+                if (q->chunk)
+                    q->not_before = now + q->chunk_delay_ms;
                 continue;
             }
             if (n < 0 && errno == EINTR)
@@ -153,12 +168,18 @@ flush(kwi_mock_conn *c)
         if (!c->qhead)
             c->qtail = NULL;
         c->nq--;
+        bool close_after = q->close_after;
         req_free(c->m, q);
+        if (close_after) { /* a SASL failure, a truncated frame: the last word was said */
+            close_later(c);
+            return;
+        }
     }
     set_interest(c);
-    /* Unmuted with frames already buffered: dispatch them from the kick timer, not from here
-     * (this may run inside another connection's handler). */
-    if (!c->closing && c->nq < c->m->conf.max_inflight && c->rlen >= 4)
+    /* Unmuted with frames already buffered (also inside TLS): dispatch them from the kick
+     * timer, not from here (this may run inside another connection's handler). */
+    if (!c->closing && c->nq < c->m->conf.max_inflight &&
+        (c->rlen >= 4 || kwi_mock_sec_pending(c->sec)))
         kwi_reactor_timer_start(c->kick, 0);
 }
 
@@ -199,8 +220,8 @@ kwi_mock_reply_ver(kwi_mock_req *req, int16_t ver, const void *resp)
     if (!e)
         e = kw_msg_encode(d, ver, &req->out, resp);
     if (e) {
-        kwi_mock_log(c->m, KW_MOCK_LOG_ERR, "broker %d: cannot encode %s v%d: %s",
-                     (int)c->b->node_id, d->name, (int)ver, kw_err_name(e));
+        kwi_mock_logf(c->m, KW_MOCK_LOG_ERR, "broker %d: cannot encode %s v%d: %s",
+                      (int)c->b->node_id, d->name, (int)ver, kw_err_name(e));
         kw_wr_fini(&req->out);
         req->state = REQ_DEFERRED; /* still unanswered: closing the connection drops it */
         req->cancel = NULL;
@@ -208,11 +229,53 @@ kwi_mock_reply_ver(kwi_mock_req *req, int16_t ver, const void *resp)
         return e;
     }
     kw_wr_patch_i32(&req->out, 0, (int32_t)(kw_wr_len(&req->out) - 4));
+    e = kwi_mock_fault_response(req); /* latency, partial writes, hostile rewrites */
+    if (e) {
+        req->state = REQ_DEFERRED;
+        req->cancel = NULL;
+        close_later(c);
+        return e;
+    }
     req->state = REQ_READY;
     req->sent = 0;
     if (c->qhead == req)
         flush(c);
     return KW_ERR_OK;
+}
+
+kw_err
+kwi_mock_reply_raw(kwi_mock_req *req, const void *p, size_t n)
+{
+    kwi_mock_conn *c = req->conn;
+    answered(req);
+    kw_wr_i32(&req->out, (int32_t)n);
+    kw_wr_raw(&req->out, p, n);
+    kw_err e = kw_wr_finish(&req->out);
+    if (e) {
+        req->state = REQ_DEFERRED;
+        req->cancel = NULL;
+        close_later(c);
+        return e;
+    }
+    req->state = REQ_READY;
+    req->sent = 0;
+    if (c->qhead == req)
+        flush(c);
+    return KW_ERR_OK;
+}
+
+kwi_mock_sec *
+kwi_mock_req_sec(kwi_mock_req *req)
+{
+    return req->conn->sec;
+}
+
+void
+kwi_mock_conns_drop(kw_mock *m, kwi_mock_broker *b)
+{
+    for (kwi_mock_conn *c = m->conns; c; c = c->next)
+        if (!b || c->b == b)
+            close_later(c);
 }
 
 kw_err
@@ -311,13 +374,29 @@ static kw_err
 dispatch(kwi_mock_conn *c, const uint8_t *frame, size_t len)
 {
     kw_mock *m = c->m;
+    /* SASL (sasl_server.c): before authentication only some requests pass, and after a
+     * SaslHandshake v0 the frames are raw tokens. */
+    switch (kwi_mock_sasl_gate(c->sec, frame, len)) {
+    case KWI_MOCK_SASL_CLOSE:
+        return KW_ERR_AUTH;
+    case KWI_MOCK_SASL_RAW: {
+        kwi_mock_req *raw = req_new(c, frame, len);
+        if (!raw)
+            return KW_ERR_NOMEM;
+        enqueue(c, raw);
+        return kwi_mock_sasl_raw(raw, raw->frame, len);
+    }
+    default:
+        break;
+    }
     int16_t key = (int16_t)(frame[0] << 8 | frame[1]);
     int16_t ver = (int16_t)(frame[2] << 8 | frame[3]);
     const kwi_mock_api *api = key >= 0 && key < KWI_MOCK_API_MAX ? &m->apis[key] : NULL;
     bool fallback = api && api->fn && key == 18 && api->adv_min >= 0 && ver > api->adv_max;
     if (!fallback && !kwi_mock_api_accepts(m, key, ver)) {
-        kwi_mock_log(m, KW_MOCK_LOG_INFO, "broker %d: closing connection %llu: API %d v%d is not served",
-                     (int)c->b->node_id, (unsigned long long)c->id, (int)key, (int)ver);
+        kwi_mock_logf(m, KW_MOCK_LOG_INFO,
+                      "broker %d: closing connection %llu: API %d v%d is not served",
+                      (int)c->b->node_id, (unsigned long long)c->id, (int)key, (int)ver);
         return KW_ERR_UNSUPPORTED_VERSION;
     }
     kwi_mock_req *q = req_new(c, frame, len);
@@ -337,20 +416,26 @@ dispatch(kwi_mock_conn *c, const uint8_t *frame, size_t len)
         q->msg = kw_arena_alloc(&q->arena, api->req_def->size);
         e = q->msg ? kw_msg_decode(api->req_def, ver, &rd, &q->arena, q->msg) : KW_ERR_NOMEM;
         if (e) {
-            kwi_mock_log(m, KW_MOCK_LOG_INFO, "broker %d: closing connection %llu: %s v%d: %s",
-                         (int)c->b->node_id, (unsigned long long)c->id, api->req_def->name,
-                         (int)ver, kw_err_name(e));
+            kwi_mock_logf(m, KW_MOCK_LOG_INFO, "broker %d: closing connection %llu: %s v%d: %s",
+                          (int)c->b->node_id, (unsigned long long)c->id, api->req_def->name,
+                          (int)ver, kw_err_name(e));
             return e;
         }
-        kwi_mock_log(m, KW_MOCK_LOG_DEBUG, "broker %d: conn %llu: %s v%d correlation %d",
-                     (int)c->b->node_id, (unsigned long long)c->id, api->req_def->name, (int)ver,
-                     (int)q->hdr.correlation_id);
-        e = api->fn(q, ver, q->msg);
+        kwi_mock_logf(m, KW_MOCK_LOG_DEBUG, "broker %d: conn %llu: %s v%d correlation %d",
+                      (int)c->b->node_id, (unsigned long long)c->id, api->req_def->name, (int)ver,
+                      (int)q->hdr.correlation_id);
+        bool taken = kwi_mock_fault_request(q, &e); /* injected errors, drops (fault.c) */
+        if (!taken)
+            e = api->fn(q, ver, q->msg);
+        if (e)
+            kwi_mock_logf(m, KW_MOCK_LOG_INFO, "broker %d: closing connection %llu after %s: %s",
+                          (int)c->b->node_id, (unsigned long long)c->id, api->req_def->name,
+                          kw_err_name(e));
     }
     if (!e && c->dispatching) {
         /* q is still alive: only answering frees a request before its connection closes. */
-        kwi_mock_log(m, KW_MOCK_LOG_ERR, "broker %d: the %s handler did not answer",
-                     (int)c->b->node_id, api->req_def->name);
+        kwi_mock_logf(m, KW_MOCK_LOG_ERR, "broker %d: the %s handler did not answer",
+                      (int)c->b->node_id, api->req_def->name);
         e = KW_ERR_STATE;
     }
     c->dispatching = NULL;
@@ -364,7 +449,8 @@ frame_need(const kwi_mock_conn *c)
     if (c->rlen < 4)
         return 4;
     int32_t size = (int32_t)be32(c->rbuf);
-    if (size < MIN_FRAME || size > c->m->conf.max_request_bytes)
+    int32_t min = kwi_mock_sasl_raw_mode(c->sec) ? 1 : MIN_FRAME; /* raw SASL tokens */
+    if (size < min || size > c->m->conf.max_request_bytes)
         return 0;
     return 4 + (size_t)size;
 }
@@ -376,9 +462,9 @@ process(kwi_mock_conn *c)
     while (!c->closing && c->nq < c->m->conf.max_inflight) {
         size_t need = frame_need(c);
         if (need == 0) {
-            kwi_mock_log(c->m, KW_MOCK_LOG_INFO,
-                         "broker %d: closing connection %llu: frame size %d out of range",
-                         (int)c->b->node_id, (unsigned long long)c->id, (int)be32(c->rbuf));
+            kwi_mock_logf(c->m, KW_MOCK_LOG_INFO,
+                          "broker %d: closing connection %llu: frame size %d out of range",
+                          (int)c->b->node_id, (unsigned long long)c->id, (int)be32(c->rbuf));
             return KW_ERR_TOO_LARGE;
         }
         if (c->rlen < need || need == 4)
@@ -419,7 +505,7 @@ read_some(kwi_mock_conn *c)
             return KW_ERR_NOMEM;
         if (c->rlen == c->rcap)
             return KW_ERR_OK; /* a whole frame is buffered */
-        ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+        ssize_t n = kwi_mock_sec_recv(c->sec, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
         if (n > 0) {
             c->rlen += (size_t)n;
             continue;
@@ -448,12 +534,14 @@ on_io(kwi_reactor *r, kwi_io *io, unsigned events, void *ud)
         kwi_mock_conn_free(c);
         return;
     }
-    if (events & KWI_IO_WRITE) {
+    bool rd, wr; /* TLS may need the other readiness than the work it does (security.c) */
+    kwi_mock_sec_events(c->sec, events, &rd, &wr);
+    if (wr) {
         flush(c);
         if (c->closing)
             return;
     }
-    if (events & KWI_IO_READ) {
+    if (rd) {
         kw_err e = read_some(c);
         if (!e)
             e = process(c);
@@ -461,6 +549,9 @@ on_io(kwi_reactor *r, kwi_io *io, unsigned events, void *ud)
             kwi_mock_conn_free(c);
             return;
         }
+        /* Records decrypted but not yet read do not make the fd readable again. */
+        if (!c->closing && kwi_mock_sec_pending(c->sec) && c->nq < c->m->conf.max_inflight)
+            kwi_reactor_timer_start(c->kick, 0);
     }
 }
 
@@ -470,7 +561,18 @@ on_kick(kwi_reactor *r, kwi_timer *t, void *ud)
     (void)r;
     (void)t;
     kwi_mock_conn *c = ud;
-    if (c->closing || process(c))
+    if (c->closing) {
+        kwi_mock_conn_free(c);
+        return;
+    }
+    /* A delayed response (fault.c) may be due. Only then: flush re-arms this timer while a
+     * frame is buffered, and a partial one must not keep the timer spinning. */
+    if (c->qhead && c->qhead->state == REQ_READY)
+        flush(c);
+    kw_err e = KW_ERR_OK;
+    if (!c->closing && kwi_mock_sec_pending(c->sec) && c->nq < c->m->conf.max_inflight)
+        e = read_some(c);
+    if (c->closing || e || process(c))
         kwi_mock_conn_free(c);
 }
 
@@ -493,11 +595,17 @@ kwi_mock_conn_accept(kwi_mock_broker *b, int fd)
     }
     c->fd = fd;
     c->id = ++m->n_conns_total;
+    if (kwi_mock_sec_accept(b, fd, c->id, &c->sec)) { /* TLS session, SASL state */
+        kwi_reactor_io_free(c->io);
+        kwi_reactor_timer_free(c->kick);
+        m->a->free(m->a->ud, c, sizeof(*c));
+        return KW_ERR_NOMEM;
+    }
     c->next = m->conns;
     if (m->conns)
         m->conns->prev = c;
     m->conns = c;
-    kwi_mock_log(m, KW_MOCK_LOG_DEBUG, "broker %d: connection %llu accepted", (int)b->node_id,
-                 (unsigned long long)c->id);
+    kwi_mock_logf(m, KW_MOCK_LOG_DEBUG, "broker %d: connection %llu accepted", (int)b->node_id,
+                  (unsigned long long)c->id);
     return KW_ERR_OK;
 }

@@ -129,11 +129,12 @@ build_partition(build_ctx *bc, kwi_mock_topic *t, const kw_fetch_req_partition *
     out->high_watermark = v.p->log.hw;
     out->last_stable_offset = kwi_mock_part_lso(v.p);
     out->log_start_offset = v.p->log.log_start;
-    /* Kafka sends a null list to read_uncommitted consumers and the (here always empty) list
-     * of aborted transactions in the range to read_committed ones. */
-    out->n_aborted_transactions = bc->rq->isolation_level == 1 ? 0 : -1;
     int64_t limit = fp->partition_max_bytes < bc->left ? fp->partition_max_bytes : bc->left;
     out->records = kwi_mock_log_read(&v.p->log, fp->fetch_offset, v.upto, limit, !bc->have_data);
+    /* Kafka sends a null list to read_uncommitted consumers and the aborted transactions that
+     * overlap the returned records to read_committed ones (idem.c). */
+    if (bc->rq->isolation_level == 1)
+        kwi_mock_fetch_aborted(bc->req, v.p, fp->fetch_offset, out);
     if (out->records.len > 0) {
         bc->have_data = true;
         bc->left -= out->records.len;
@@ -180,7 +181,8 @@ respond(kwi_mock_req *req, int16_t ver, const kw_fetch_req *rq)
         kw_fetch_resp_topic *out = &resp.responses[i];
         out->topic = ft->topic;
         out->topic_id = ft->topic_id;
-        out->partitions = kwi_mock_req_alloc(req, (size_t)ft->n_partitions, sizeof(*out->partitions));
+        out->partitions =
+            kwi_mock_req_alloc(req, (size_t)ft->n_partitions, sizeof(*out->partitions));
         if (!out->partitions)
             return KW_ERR_NOMEM;
         out->n_partitions = ft->n_partitions;

@@ -11,11 +11,11 @@
 #include "mock_int.h"
 #include "util/crc32c.h"
 
-#define POS_BASE_OFFSET 0
+#define POS_BASE_OFFSET  0
 #define POS_LEADER_EPOCH 12
-#define POS_CRC 17
-#define POS_ATTR 21
-#define POS_MAX_TS 35
+#define POS_CRC          17
+#define POS_ATTR         21
+#define POS_MAX_TS       35
 
 static void
 put_be(uint8_t *p, uint64_t v, size_t n)
@@ -101,9 +101,9 @@ reserve_entry(kwi_mock_log *l)
         return KW_ERR_OK;
     }
     size_t ncap = l->b_cap ? l->b_cap * 2 : 16;
-    kwi_mock_batch *nb = l->b ? l->a->realloc(l->a->ud, l->b, l->b_cap * sizeof(*l->b),
-                                              ncap * sizeof(*l->b))
-                              : l->a->alloc(l->a->ud, ncap * sizeof(*l->b));
+    kwi_mock_batch *nb =
+        l->b ? l->a->realloc(l->a->ud, l->b, l->b_cap * sizeof(*l->b), ncap * sizeof(*l->b))
+             : l->a->alloc(l->a->ud, ncap * sizeof(*l->b));
     if (!nb)
         return KW_ERR_NOMEM;
     l->b = nb;
@@ -112,8 +112,8 @@ reserve_entry(kwi_mock_log *l)
 }
 
 kw_err
-kwi_mock_log_append(kwi_mock_log *l, const kw_batch *b, int32_t leader_epoch,
-                    int64_t append_time, int64_t *base_out)
+kwi_mock_log_append(kwi_mock_log *l, const kw_batch *b, int32_t leader_epoch, int64_t append_time,
+                    int64_t *base_out)
 {
     size_t len = (size_t)b->raw.len;
     if (reserve_entry(l) || reserve_bytes(l, len))

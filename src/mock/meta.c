@@ -7,8 +7,8 @@
  * (everything): READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10,
  * ALTER_CONFIGS 11 for topics; CREATE, ALTER, DESCRIBE, CLUSTER_ACTION 9, DESCRIBE_CONFIGS,
  * ALTER_CONFIGS, IDEMPOTENT_WRITE 12, CREATE_TOKENS 13, DESCRIBE_TOKENS 14 for the cluster. */
-#define TOPIC_OPS 0x0df8
-#define CLUSTER_OPS 0x7fa0
+#define TOPIC_OPS         0x0df8
+#define CLUSTER_OPS       0x7fa0
 #define OPS_NOT_REQUESTED INT32_MIN
 
 /* KIP-511's rule for ClientSoftwareName/Version: [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? */
@@ -197,7 +197,6 @@ kwi_mock_meta_init(kw_mock *m)
     if (!e)
         e = kwi_mock_api_register(m, &kw_msg_metadata_req, -1, -1, metadata, NULL);
     if (!e)
-        e = kwi_mock_api_register(m, &kw_msg_describe_cluster_req, -1, -1, describe_cluster,
-                                  NULL);
+        e = kwi_mock_api_register(m, &kw_msg_describe_cluster_req, -1, -1, describe_cluster, NULL);
     return e;
 }

@@ -15,8 +15,25 @@
  *     kwi_mock_noreply(req)         no response at all (Produce with acks=0);
  *     kwi_mock_defer(req, cancel, ud)  answer later with kwi_mock_reply from a timer or when
  *                                      data arrives; `cancel` runs if the connection closes first.
+ * A reply or noreply may free the request at once (its response fully sent), so the handler
+ * must not touch req, msg or anything from kwi_mock_req_alloc afterwards.
  * Returning anything but KW_ERR_OK closes the connection (malformed or hostile input, out of
  * memory), the way a real broker drops a client that sent an invalid request.
+ *
+ * Adding a module (consumer groups, transactions, ...): write its files in src/mock, add one
+ * entry {name, init, fini} to modules[] in cluster.c and an id to the KWI_MOCK_MOD_* enum below.
+ * init registers the module's APIs (they then appear in ApiVersions at the codec's ranges) and
+ * may keep state in m->mod[id]; fini frees it. What a module can build on:
+ *   - topics and partitions: kwi_mock_topic_find / _find_id, kwi_mock_part_get, leaders and
+ *     epochs in kwi_mock_part (a coordinator can be "the broker that leads partition N of an
+ *     internal topic", or any broker by a hash of the group id);
+ *   - timers and the clock: kwi_reactor_timer_new on m->r, kwi_mock_now_ms (session timeouts);
+ *   - kwi_mock_data_arrived after changing what Fetch can read (transaction markers move the
+ *     last stable offset: make kwi_mock_part_lso return it);
+ *   - kwi_mock_append_batches, the one place batches enter a log (idempotent sequence checks
+ *     and duplicate detection go there, keyed by producer id and epoch per partition);
+ *   - deferred answers (kwi_mock_defer) for requests that wait: JoinGroup until the rebalance
+ *     completes, like Fetch waits for data.
  *
  * Everything here runs on the thread that steps the reactor, with the cluster's lock held when
  * the cluster has its own thread. */
@@ -26,6 +43,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "kwire/mock.h"
 #include "kwire/proto.h"
@@ -79,6 +97,8 @@ typedef struct kwi_mock_api {
     const kw_msgdef *req_def, *resp_def;
     int16_t min_ver, max_ver; /* what the handler serves */
     int16_t adv_min, adv_max; /* advertised; -1/-1 = hidden */
+    int16_t acc_min;          /* release emulation: advertised but refused below (4.0's
+                               * Produce 0-2, versions.c); 0 = no such floor */
 } kwi_mock_api;
 
 /* ---------------------------------------------------------------- the log of a partition */
@@ -130,8 +150,8 @@ int64_t kwi_mock_log_avail(const kwi_mock_log *l, int64_t offset, int64_t upto);
  * starting before `upto`) while they fit `max_bytes`, then the first bytes of the next batch
  * if room is left (a partial batch the client skips). When the first batch alone exceeds
  * max_bytes it is returned whole if `min_one`, else nothing. */
-kw_slice kwi_mock_log_read(const kwi_mock_log *l, int64_t offset, int64_t upto,
-                           int64_t max_bytes, bool min_one);
+kw_slice kwi_mock_log_read(const kwi_mock_log *l, int64_t offset, int64_t upto, int64_t max_bytes,
+                           bool min_one);
 
 /* ---------------------------------------------------------------- topics */
 
@@ -160,6 +180,7 @@ struct kwi_mock_part {
     int32_t *replicas;    /* node ids, leader first */
     int32_t n_replicas;
     kwi_mock_log log;
+    struct kwi_mock_pstate *pstate; /* producer state (idem.c); NULL until a producer id writes */
 };
 
 struct kwi_mock_topic {
@@ -169,7 +190,7 @@ struct kwi_mock_topic {
     kwi_mock_part **parts;
     int32_t n_parts;
     int16_t replication_factor;
-    uint32_t spread; /* the first partition's leader is broker spread % n + 1 */
+    uint32_t spread;           /* the first partition's leader is broker spread % n + 1 */
     char *cfg[KWI_CFG__COUNT]; /* topic overrides (NUL-terminated), NULL = broker default */
     /* Parsed from cfg (or the broker defaults) whenever a config changes. */
     int64_t retention_bytes;
@@ -195,17 +216,24 @@ struct kwi_mock_req {
     kwi_mock_broker *broker;
     const kwi_mock_api *api;
     kw_req_hdr hdr;
-    void *msg;        /* decoded request body */
-    kw_arena arena;   /* the decoded body's arrays, bounded by a multiple of the frame size */
-    kw_arena resp;    /* what handlers allocate for the response */
-    uint8_t *frame;   /* the request bytes the decoded slices borrow */
+    void *msg;      /* decoded request body */
+    kw_arena arena; /* the decoded body's arrays, bounded by a multiple of the frame size */
+    kw_arena resp;  /* what handlers allocate for the response */
+    uint8_t *frame; /* the request bytes the decoded slices borrow */
     size_t frame_len;
-    int state;        /* REQ_* in conn.c */
-    kw_wr out;        /* the encoded response frame */
+    int state; /* REQ_* in conn.c */
+    kw_wr out; /* the encoded response frame */
     size_t sent;
     kwi_mock_cancel_fn cancel;
     void *cancel_ud;
     kwi_mock_req *next; /* the connection's queue, in request order */
+    /* Pacing and faults (fault*.c): the response is not sent before not_before (reactor ms),
+     * goes out in pieces of at most `chunk` bytes (0 = whole) `chunk_delay_ms` apart, and the
+     * connection closes once it is sent when close_after is set (also SASL failures). */
+    int64_t not_before;
+    uint32_t chunk;
+    int32_t chunk_delay_ms;
+    bool close_after;
 };
 
 /* ---------------------------------------------------------------- modules */
@@ -222,7 +250,37 @@ typedef struct kwi_mock_module {
 } kwi_mock_module;
 
 /* Per-module state slots; a new module adds its id. */
-enum { KWI_MOCK_MOD_CORE = 0, KWI_MOCK_MOD__COUNT = 8 };
+enum {
+    KWI_MOCK_MOD_CORE = 0,
+    KWI_MOCK_MOD_GROUP = 1, /* group*.c */
+    KWI_MOCK_MOD_TXN = 2,
+    KWI_MOCK_MOD__COUNT = 8
+};
+/* Security (TLS, SASL) and faults take the last two slots, away from ids added from the front. */
+enum {
+    KWI_MOCK_MOD_SECURITY = KWI_MOCK_MOD__COUNT - 2,
+    KWI_MOCK_MOD_FAULT = KWI_MOCK_MOD__COUNT - 1
+};
+
+/* The seam between the transaction module (txn*.c) and the group coordinator (group*.c), which
+ * owns FindCoordinator and the committed offsets. The group module fills these in from its
+ * init; a NULL member means no group module is built, and the transaction module then acts as
+ * described on each. */
+typedef struct kwi_mock_group_ops {
+    /* The node that coordinates `key` of `key_type` (FindCoordinator's KeyType: 0 group,
+     * 1 transaction). NULL: every broker coordinates every key. */
+    int32_t (*coordinator)(kw_mock *m, int8_t key_type, kw_slice key);
+    /* The KIP-447 member check of a TxnOffsetCommit v3+ (generation, member id, instance id):
+     * KWI_E_NONE or the error to return (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+     * FENCED_INSTANCE_ID, ...). NULL: not checked. */
+    int16_t (*txn_member_check)(kw_mock *m, kw_slice group, int32_t generation, kw_slice member,
+                                kw_slice instance);
+    /* Stores a committed offset as OffsetCommit would (the transaction committed). Returns
+     * KWI_E_NONE, or -1 when out of memory. NULL: transactional offsets are dropped on commit
+     * (logged). */
+    int16_t (*offset_store)(kw_mock *m, kw_slice group, kw_slice topic, int32_t partition,
+                            int64_t offset, int32_t leader_epoch, kw_slice metadata);
+} kwi_mock_group_ops;
 
 /* ---------------------------------------------------------------- the cluster */
 
@@ -239,6 +297,7 @@ struct kw_mock {
     kwi_mock_broker *brokers;
     int32_t n_brokers;
     char *bootstrap;
+    size_t bootstrap_cap;
 
     kwi_mock_conn *conns; /* every open connection, any broker */
     uint64_t n_conns_total;
@@ -252,6 +311,7 @@ struct kw_mock {
 
     kwi_mock_waiter *waiters; /* Fetches waiting for data */
     kw_wr scratch;            /* decompression while validating produced batches */
+    kwi_mock_group_ops group_ops;
 };
 
 /* cluster.c */
@@ -259,7 +319,7 @@ kw_err kwi_mock_new_on(const kw_mock_conf *conf, kwi_reactor *r, kw_mock **out, 
 kwi_mock_broker *kwi_mock_broker_by_id(kw_mock *m, int32_t node_id);
 int64_t kwi_mock_now_ms(const kw_mock *m);
 int64_t kwi_mock_wall_ms(const kw_mock *m);
-void kwi_mock_log(kw_mock *m, int level, const char *fmt, ...)
+void kwi_mock_logf(kw_mock *m, int level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -269,8 +329,8 @@ void kwi_mock_random(void *p, size_t n);
 /* api.c: the dispatch table. Registers `fn` for `def`'s API over [min_ver, max_ver] (-1 =
  * the codec's bound); the advertised range starts equal. KW_ERR_INVALID_ARG for a range the
  * codec does not cover. */
-kw_err kwi_mock_api_register(kw_mock *m, const kw_msgdef *req_def, int16_t min_ver,
-                             int16_t max_ver, kwi_mock_handler fn, void *ud);
+kw_err kwi_mock_api_register(kw_mock *m, const kw_msgdef *req_def, int16_t min_ver, int16_t max_ver,
+                             kwi_mock_handler fn, void *ud);
 /* The (key, version) is served: advertised and within the handler's range. */
 bool kwi_mock_api_accepts(const kw_mock *m, int16_t key, int16_t ver);
 /* Fills `out` (arena) with the advertised APIs, sorted by key. */
@@ -315,7 +375,9 @@ void kwi_mock_topics_free(kw_mock *m);
 
 /* config.c: topic configs. */
 const char *kwi_mock_cfg_name(kwi_mock_cfg_id id);
-int kwi_mock_cfg_lookup(kw_slice name); /* -1 = unknown */
+const char *kwi_mock_cfg_synonym(kwi_mock_cfg_id id); /* the broker setting behind the default */
+int8_t kwi_mock_cfg_type(kwi_mock_cfg_id id);         /* DescribeConfigs ConfigType */
+int kwi_mock_cfg_lookup(kw_slice name);               /* -1 = unknown */
 /* Checks a value without storing it: NULL when valid, else why not. */
 const char *kwi_mock_cfg_check(kwi_mock_cfg_id id, kw_slice value);
 /* Checks and stores a value (NULL removes the override); returns NULL or why it is invalid
@@ -337,8 +399,43 @@ typedef struct kwi_mock_append_res {
 } kwi_mock_append_res;
 int16_t kwi_mock_validate_batch(kw_mock *m, kwi_mock_part *p, const kw_batch *b, int16_t ver,
                                 kwi_mock_append_res *res);
-int16_t kwi_mock_append_batches(kw_mock *m, kwi_mock_part *p, kw_slice records, int16_t ver,
-                                bool one_batch, kwi_mock_append_res *res);
+/* `txn_id` is the Produce request's TransactionalId (null for the C API), which transactional
+ * batches are verified against (idem.c). */
+int16_t kwi_mock_append_batches(kw_mock *m, kwi_mock_part *p, kw_slice txn_id, kw_slice records,
+                                int16_t ver, bool one_batch, kwi_mock_append_res *res);
+
+/* idem.c: the producer state of a partition (Kafka's ProducerStateManager): per producer id its
+ * epoch, its last five batches (duplicate detection) and its open transaction. Appending is two
+ * steps around the log append: kwi_mock_idem_check validates the producer fields of every
+ * batch without changing anything and plans the new state; kwi_mock_idem_commit applies the
+ * plan after the batches are stored (it cannot fail: check reserved the memory). */
+typedef struct kwi_mock_idem_plan {
+    struct kwi_mock_pentry *upd; /* the new state of each producer the batches touch */
+    size_t n, cap;
+    bool duplicate; /* a retry of a stored batch: answer with its offsets, append nothing */
+} kwi_mock_idem_plan;
+/* Returns KWI_E_NONE (append, or nothing to append when plan->duplicate, with
+ * res->base_offset set to the stored batch's), a broker error with res->msg, or -1 out of
+ * memory. On anything but NONE the plan is already released. */
+int16_t kwi_mock_idem_check(kw_mock *m, kwi_mock_part *p, kw_slice txn_id, kw_slice records,
+                            int16_t ver, kwi_mock_idem_plan *plan, kwi_mock_append_res *res);
+/* The plan assumed the batches get the offsets from the high watermark at check time on, so
+ * nothing may append between the two calls. Releases the plan. */
+void kwi_mock_idem_commit(kw_mock *m, kwi_mock_part *p, kwi_mock_idem_plan *plan);
+void kwi_mock_idem_plan_fini(kw_mock *m, kwi_mock_idem_plan *plan);
+/* Frees the producer state of a partition (the partition is being freed). */
+void kwi_mock_pstate_free(kw_mock *m, kwi_mock_part *p);
+/* The first offset of the oldest open transaction, at least the log start; -1 if none. */
+int64_t kwi_mock_pstate_first_open(const kwi_mock_part *p);
+/* Fills a read_committed Fetch's AbortedTransactions for the records it returns (from
+ * `fetch_offset`, `records` as read from the log). Out of memory: the partition's error
+ * becomes UNKNOWN_SERVER_ERROR and its records are dropped. */
+void kwi_mock_fetch_aborted(kwi_mock_req *req, const kwi_mock_part *p, int64_t fetch_offset,
+                            kw_fetch_resp_partition *out);
+
+/* txn.c: for the group module's OffsetFetch with RequireStable (KIP-447): whether an open
+ * transaction holds an uncommitted offset for the group's partition (UNSTABLE_OFFSET_COMMIT). */
+bool kwi_mock_txn_offset_pending(kw_mock *m, kw_slice group, kw_slice topic, int32_t partition);
 
 /* fetch.c: wakes every waiting Fetch whose data may have arrived or whose topic changed. */
 void kwi_mock_data_arrived(kw_mock *m);
@@ -353,6 +450,22 @@ kw_err kwi_mock_offsets_init(kw_mock *m); /* ListOffsets, DeleteRecords */
 kw_err kwi_mock_admin_init(kw_mock *m);   /* CreateTopics, DeleteTopics, CreatePartitions */
 kw_err kwi_mock_configs_init(kw_mock *m); /* DescribeConfigs */
 
+/* TLS listeners and SASL users (security.c); SaslHandshake and SaslAuthenticate
+ * (sasl_server.c); fault injection (fault.c). */
+kw_err kwi_mock_security_init(kw_mock *m);
+void kwi_mock_security_fini(kw_mock *m);
+kw_err kwi_mock_sasl_init(kw_mock *m);
+kw_err kwi_mock_fault_init(kw_mock *m);
+void kwi_mock_fault_fini(kw_mock *m);
+
+/* InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit */
+kw_err kwi_mock_txn_init(kw_mock *m);
+void kwi_mock_txn_fini(kw_mock *m);
+/* The group coordinator (group*.c): FindCoordinator, classic and KIP-848 groups, OffsetCommit,
+ * OffsetFetch, ListGroups, DescribeGroups, ConsumerGroupDescribe; fills in m->group_ops. */
+kw_err kwi_mock_group_init(kw_mock *m);
+void kwi_mock_group_fini(kw_mock *m);
+
 /* Whether broker `b` leads the partition. */
 static inline bool
 kwi_mock_is_leader(const kwi_mock_part *p, const kwi_mock_broker *b)
@@ -360,13 +473,14 @@ kwi_mock_is_leader(const kwi_mock_part *p, const kwi_mock_broker *b)
     return p->leader == b->node_id;
 }
 
-/* The last stable offset: read_committed consumers read below it. Without transactions every
- * batch is committed at once, so it is the high watermark; the transaction module will make it
- * the first offset of the oldest open transaction. */
+/* The last stable offset: read_committed consumers read below it. It is the first offset of
+ * the oldest open transaction on the partition (never below the log start), or the high
+ * watermark when none is open. */
 static inline int64_t
 kwi_mock_part_lso(const kwi_mock_part *p)
 {
-    return p->log.hw;
+    int64_t first = p->pstate ? kwi_mock_pstate_first_open(p) : -1;
+    return first >= 0 && first < p->log.hw ? first : p->log.hw;
 }
 
 static inline bool
@@ -377,5 +491,56 @@ kwi_mock_uuid_zero(const kw_uuid *id)
             return false;
     return true;
 }
+
+/* ---------------------------------------------------------------- security and faults
+ *
+ * What the connection layer (conn.c) calls into security*.c, sasl_server*.c and fault*.c.
+ * Every hook is a no-op for a connection with no TLS, no SASL and no armed fault, so the
+ * plaintext path is what it was. */
+
+/* One connection's TLS session and SASL state; NULL on a listener with neither. */
+typedef struct kwi_mock_sec kwi_mock_sec;
+
+/* security.c. Made when a connection is accepted (*out NULL when the broker has no TLS and the
+ * cluster no SASL users); freed (after a polite TLS close_notify) when it closes. */
+kw_err kwi_mock_sec_accept(kwi_mock_broker *b, int fd, uint64_t conn_id, kwi_mock_sec **out);
+void kwi_mock_sec_free(kwi_mock_sec *s);
+/* recv/send through TLS when the connection has it: the results of recv(2)/send(2) (-1 with
+ * errno EAGAIN to wait, 0 = peer closed); plain recv/send when s is NULL. */
+ssize_t kwi_mock_sec_recv(kwi_mock_sec *s, int fd, void *buf, size_t n);
+ssize_t kwi_mock_sec_send(kwi_mock_sec *s, int fd, const void *buf, size_t n);
+/* Readiness TLS waits for beyond the connection's own (a read that needs a write, ...). */
+unsigned kwi_mock_sec_interest(const kwi_mock_sec *s);
+/* Maps the reactor's events to the work they allow: TLS may need the "other" readiness. */
+void kwi_mock_sec_events(const kwi_mock_sec *s, unsigned events, bool *read, bool *write);
+/* Decrypted bytes wait inside TLS: read them without waiting for the fd. */
+bool kwi_mock_sec_pending(const kwi_mock_sec *s);
+
+/* sasl_server.c: the SASL gate, run before a frame is dispatched. PASS: a Kafka request to
+ * dispatch; CLOSE: not allowed in the connection's SASL state (Kafka closes the connection);
+ * RAW: a raw SASL token (after SaslHandshake v0) for kwi_mock_sasl_raw. */
+enum { KWI_MOCK_SASL_PASS = 0, KWI_MOCK_SASL_CLOSE = 1, KWI_MOCK_SASL_RAW = 2 };
+int kwi_mock_sasl_gate(kwi_mock_sec *s, const uint8_t *frame, size_t len);
+/* Whether the next frame is a raw token (it may then be shorter than a request header). */
+bool kwi_mock_sasl_raw_mode(const kwi_mock_sec *s);
+/* Answers a raw token with kwi_mock_reply_raw; anything but KW_ERR_OK closes the connection. */
+kw_err kwi_mock_sasl_raw(kwi_mock_req *req, const uint8_t *token, size_t len);
+
+/* conn.c, for the above. */
+kwi_mock_sec *kwi_mock_req_sec(kwi_mock_req *req);
+/* Queues a size-prefixed raw token as the request's answer (SaslHandshake v0 framing). */
+kw_err kwi_mock_reply_raw(kwi_mock_req *req, const void *p, size_t n);
+/* Closes broker b's connections (b NULL: every connection) from a zero-delay timer. */
+void kwi_mock_conns_drop(kw_mock *m, kwi_mock_broker *b);
+/* cluster.c: (re)opens a broker's listener on `port` (0 = ephemeral). */
+kw_err kwi_mock_broker_listen(kwi_mock_broker *b, int port, kw_error *err);
+
+/* fault.c. kwi_mock_fault_request runs after a request is decoded and before its handler: it
+ * returns true when an armed fault took the request (answered it with an injected error, left
+ * it unanswered, or set *e to close the connection). kwi_mock_fault_response runs on each
+ * encoded response before it is queued: latency, partial writes and hostile rewrites of
+ * req->out. Anything but KW_ERR_OK closes the connection. */
+bool kwi_mock_fault_request(kwi_mock_req *req, kw_err *e);
+kw_err kwi_mock_fault_response(kwi_mock_req *req);
 
 #endif

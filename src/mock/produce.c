@@ -64,8 +64,7 @@ kwi_mock_validate_batch(kw_mock *m, kwi_mock_part *p, const kw_batch *b, int16_t
     if (b->raw.len > t->max_message_bytes)
         return fail(res, KWI_E_MESSAGE_TOO_LARGE, "the batch exceeds max.message.bytes", -1);
     if (b->base_offset != 0)
-        return fail(res, KWI_E_INVALID_RECORD, "the base offset of a produced batch must be 0",
-                    -1);
+        return fail(res, KWI_E_INVALID_RECORD, "the base offset of a produced batch must be 0", -1);
     if (kw_batch_is_control(b))
         return fail(res, KWI_E_INVALID_RECORD, "clients may not write control batches", -1);
     int codec = kw_batch_codec(b);
@@ -81,8 +80,8 @@ kwi_mock_validate_batch(kw_mock *m, kwi_mock_part *p, const kw_batch *b, int16_t
 }
 
 int16_t
-kwi_mock_append_batches(kw_mock *m, kwi_mock_part *p, kw_slice records, int16_t ver,
-                        bool one_batch, kwi_mock_append_res *res)
+kwi_mock_append_batches(kw_mock *m, kwi_mock_part *p, kw_slice txn_id, kw_slice records,
+                        int16_t ver, bool one_batch, kwi_mock_append_res *res)
 {
     res->base_offset = -1;
     res->append_time = -1;
@@ -112,16 +111,25 @@ kwi_mock_append_batches(kw_mock *m, kwi_mock_part *p, kw_slice records, int16_t 
         return fail(res, KWI_E_CORRUPT_MESSAGE, "the batch is truncated", -1);
     if (count == 0)
         return fail(res, KWI_E_INVALID_RECORD, "no record batch", -1);
+    /* Sequence numbers, epochs and transactions (idem.c); a duplicate is answered with the
+     * offsets the batch got the first time, and nothing is appended. */
+    kwi_mock_idem_plan plan;
+    int16_t ec = kwi_mock_idem_check(m, p, txn_id, records, ver, &plan, res);
+    if (ec || plan.duplicate)
+        return ec;
     if (p->topic->log_append_time)
         res->append_time = kwi_mock_wall_ms(m);
     kw_batch_iter_init(&it, records);
     while (kw_batch_iter_next(&it, &b)) {
         int64_t base;
-        if (kwi_mock_log_append(&p->log, &b, p->leader_epoch, res->append_time, &base))
+        if (kwi_mock_log_append(&p->log, &b, p->leader_epoch, res->append_time, &base)) {
+            kwi_mock_idem_plan_fini(m, &plan);
             return -1;
+        }
         if (res->base_offset < 0)
             res->base_offset = base;
     }
+    kwi_mock_idem_commit(m, p, &plan);
     kwi_mock_log_retain(&p->log, p->topic->retention_bytes);
     return KWI_E_NONE;
 }
@@ -171,7 +179,8 @@ produce_partition(produce_ctx *pc, kwi_mock_topic *t, int16_t pre_ec,
     }
     if (!ec) {
         kwi_mock_append_res res;
-        ec = kwi_mock_append_batches(m, p, in->records, pc->ver, true, &res);
+        const kw_produce_req *rq = pc->req->msg;
+        ec = kwi_mock_append_batches(m, p, rq->transactional_id, in->records, pc->ver, true, &res);
         if (ec == -1) {
             ec = KWI_E_UNKNOWN_SERVER;
             res.msg = "out of memory";
@@ -221,8 +230,8 @@ node_endpoints(produce_ctx *pc, kw_produce_resp *resp)
 {
     if (pc->n_leaders == 0)
         return KW_ERR_OK;
-    resp->node_endpoints = kwi_mock_req_alloc(pc->req, (size_t)pc->n_leaders,
-                                              sizeof(*resp->node_endpoints));
+    resp->node_endpoints =
+        kwi_mock_req_alloc(pc->req, (size_t)pc->n_leaders, sizeof(*resp->node_endpoints));
     if (!resp->node_endpoints)
         return KW_ERR_NOMEM;
     resp->n_node_endpoints = pc->n_leaders;
@@ -239,6 +248,7 @@ node_endpoints(produce_ctx *pc, kw_produce_resp *resp)
 static kw_err
 produce(kwi_mock_req *req, int16_t ver, void *msg)
 {
+    kw_mock *m = req->m;
     const kw_produce_req *rq = msg;
     produce_ctx pc = {req, ver, false, false, NULL, 0};
     pc.leaders = kwi_mock_req_alloc(req, (size_t)req->m->n_brokers, sizeof(int32_t));
@@ -248,9 +258,8 @@ produce(kwi_mock_req *req, int16_t ver, void *msg)
     if (!pc.leaders || !resp.responses)
         return KW_ERR_NOMEM;
     resp.n_responses = rq->n_topic_data;
-    int16_t acks_ec = rq->acks == 0 || rq->acks == 1 || rq->acks == -1
-                          ? KWI_E_NONE
-                          : KWI_E_INVALID_REQUIRED_ACKS;
+    int16_t acks_ec =
+        rq->acks == 0 || rq->acks == 1 || rq->acks == -1 ? KWI_E_NONE : KWI_E_INVALID_REQUIRED_ACKS;
     for (int32_t i = 0; i < rq->n_topic_data; i++) {
         const kw_produce_req_topic *in = &rq->topic_data[i];
         kw_produce_resp_topic *out = &resp.responses[i];
@@ -259,13 +268,12 @@ produce(kwi_mock_req *req, int16_t ver, void *msg)
         out->topic_id = in->topic_id;
         kwi_mock_topic *t = acks_ec ? NULL : produce_topic(&pc, in, out, &ec);
         out->partition_responses = kwi_mock_req_alloc(req, (size_t)in->n_partition_data,
-                                                       sizeof(*out->partition_responses));
+                                                      sizeof(*out->partition_responses));
         if (!out->partition_responses)
             return KW_ERR_NOMEM;
         out->n_partition_responses = in->n_partition_data;
         for (int32_t k = 0; k < in->n_partition_data; k++)
-            produce_partition(&pc, t, ec, &in->partition_data[k],
-                              &out->partition_responses[k]);
+            produce_partition(&pc, t, ec, &in->partition_data[k], &out->partition_responses[k]);
     }
     kw_err e = KW_ERR_OK;
     if (rq->acks == 0) {
@@ -279,8 +287,9 @@ produce(kwi_mock_req *req, int16_t ver, void *msg)
         if (!e)
             e = kwi_mock_reply(req, &resp);
     }
+    /* req may be gone now (answered and sent): only m is used from here. */
     if (pc.appended)
-        kwi_mock_data_arrived(req->m);
+        kwi_mock_data_arrived(m);
     return e;
 }
 

@@ -97,6 +97,7 @@ part_free(kw_mock *m, kwi_mock_part *p)
 {
     if (!p)
         return;
+    kwi_mock_pstate_free(m, p);
     kwi_mock_log_fini(&p->log);
     if (p->replicas)
         m->a->free(m->a->ud, p->replicas, (size_t)p->n_replicas * sizeof(int32_t));
@@ -138,9 +139,9 @@ part_new(kw_mock *m, kwi_mock_topic *t, int32_t index, const int32_t *row)
     p->n_replicas = t->replication_factor;
     uint32_t first = t->spread;
     for (int32_t r = 0; r < t->replication_factor; r++)
-        reps[r] = row ? row[r]
-                      : (int32_t)((first + (uint32_t)index + (uint32_t)r) % (uint32_t)m->n_brokers) +
-                            1;
+        reps[r] =
+            row ? row[r]
+                : (int32_t)((first + (uint32_t)index + (uint32_t)r) % (uint32_t)m->n_brokers) + 1;
     p->leader = reps[0];
     kwi_mock_log_init(&p->log, m->a);
     return p;
@@ -181,7 +182,8 @@ new_topic_id(kw_mock *m, kw_uuid *id)
     static const kw_uuid meta = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
     do {
         kwi_mock_random(id, sizeof(*id));
-    } while (uuid_zero(id) || memcmp(id, &meta, sizeof(meta)) == 0 || kwi_mock_topic_find_id(m, id));
+    } while (uuid_zero(id) || memcmp(id, &meta, sizeof(meta)) == 0 ||
+             kwi_mock_topic_find_id(m, id));
 }
 
 static kw_err
@@ -214,7 +216,7 @@ kwi_mock_topic_create(kw_mock *m, kw_slice name, int32_t partitions, int16_t rf,
         return KWI_E_INVALID_TOPIC;
     if (partitions == -1)
         partitions = m->conf.default_partitions;
-    if (partitions < 1)
+    if (partitions < 1 || partitions > KW_MOCK_MAX_PARTITIONS)
         return KWI_E_INVALID_PARTITIONS;
     if (rf == -1)
         rf = m->conf.default_replication_factor;
@@ -244,8 +246,8 @@ kwi_mock_topic_create(kw_mock *m, kw_slice name, int32_t partitions, int16_t rf,
     m->topic_seq++;
     kwi_mock_cfg_apply(m, t);
     m->topics[m->n_topics++] = t;
-    kwi_mock_log(m, KW_MOCK_LOG_INFO, "created topic %s with %d partitions", t->name,
-                 (int)partitions);
+    kwi_mock_logf(m, KW_MOCK_LOG_INFO, "created topic %s with %d partitions", t->name,
+                  (int)partitions);
     *out = t;
     return KWI_E_NONE;
 }
@@ -260,7 +262,7 @@ kwi_mock_topic_delete(kw_mock *m, kwi_mock_topic *t)
         m->n_topics--;
         break;
     }
-    kwi_mock_log(m, KW_MOCK_LOG_INFO, "deleted topic %s", t->name);
+    kwi_mock_logf(m, KW_MOCK_LOG_INFO, "deleted topic %s", t->name);
     topic_free(m, t);
     /* Fetches waiting on its partitions must now answer with an error. */
     kwi_mock_data_arrived(m);

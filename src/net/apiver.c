@@ -134,8 +134,8 @@ retry_version(int16_t sent_ver, const uint8_t *body, size_t len, kw_arena *ar)
 }
 
 kwi_apiver_result
-kwi_apiver_response(kwi_apiver *v, int16_t sent_ver, const uint8_t *body, size_t len,
-                    kw_arena *ar, int16_t *retry_ver, kw_error *err)
+kwi_apiver_response(kwi_apiver *v, int16_t sent_ver, const uint8_t *body, size_t len, kw_arena *ar,
+                    int16_t *retry_ver, kw_error *err)
 {
     *retry_ver = -1;
     if (len >= 2) {

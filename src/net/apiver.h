@@ -69,8 +69,7 @@ typedef enum kwi_apiver_result {
  * names a version below `sent_ver`, so the exchange ends after at most KWI_APIVER_FIRST+1
  * rounds. */
 kwi_apiver_result kwi_apiver_response(kwi_apiver *v, int16_t sent_ver, const uint8_t *body,
-                                      size_t len, kw_arena *ar, int16_t *retry_ver,
-                                      kw_error *err);
+                                      size_t len, kw_arena *ar, int16_t *retry_ver, kw_error *err);
 
 /* A short API name for messages ("Produce", "Metadata"); "API <n>" style names are written
  * to buf for keys kwire does not code. */

@@ -140,8 +140,7 @@ kwi_conn_req_release(kwi_conn *c, kwi_req *q)
 }
 
 void
-kwi_conn_complete(kwi_conn *c, kwi_req *q, kw_err e, const kw_error *detail,
-                  const kwi_resp *resp)
+kwi_conn_complete(kwi_conn *c, kwi_req *q, kw_err e, const kw_error *detail, const kwi_resp *resp)
 {
     kwi_resp r;
     if (resp) {
@@ -163,7 +162,7 @@ kwi_conn_complete(kwi_conn *c, kwi_req *q, kw_err e, const kw_error *detail,
             kw_error_set(&d, e, "%s", kw_err_str(e));
     }
     d.code = e;
-    if (e != KW_ERR_OK) {
+    if (e != KW_ERR_OK && e != KW_ERR_CANCELED) {
         c->st.errors++;
         if (e == KW_ERR_TIMED_OUT)
             c->st.timeouts++;
@@ -257,9 +256,8 @@ kwi_conn_set_state(kwi_conn *c, kwi_conn_state to, const kw_error *why)
     c->state = to;
     if (kwi_log_on(c->log, KWI_LOG_DEBUG))
         kwi_log_write(c->log, KWI_LOG_DEBUG, "conn", "broker %d (%s:%u): %s -> %s%s%s",
-                      (int)c->o.node_id, c->host, (unsigned)c->o.port,
-                      kwi_conn_state_name(from), kwi_conn_state_name(to), why ? ": " : "",
-                      why ? why->msg : "");
+                      (int)c->o.node_id, c->host, (unsigned)c->o.port, kwi_conn_state_name(from),
+                      kwi_conn_state_name(to), why ? ": " : "", why ? why->msg : "");
     if (c->o.on_state)
         c->o.on_state(c, from, to, why, c->o.ud);
 }
@@ -293,6 +291,9 @@ backoff_delay(kwi_conn *c)
     int64_t span = d / 5;
     if (span > 0)
         d += (int64_t)(rng_next(c) % (uint64_t)(2 * span + 1)) - span;
+    /* As Java's ExponentialBackoff: the cap applies after the jitter. */
+    if (d > max)
+        d = max;
     return d < 0 ? 0 : d;
 }
 
@@ -305,6 +306,8 @@ drop_socket(kwi_conn *c, kw_err code, const char *msg)
     kwi_conn_io_close(c);
     kwi_conn_setup_reset(c);
     kwi_apiver_reset(&c->av);
+    kwi_reactor_timer_stop(c->t_reauth);
+    c->reauth = false;
     kwi_req *q;
     while ((q = c->wire.head)) {
         if (q->internal)
@@ -392,6 +395,8 @@ on_kick(kwi_reactor *r, kwi_timer *t, void *ud)
     kwi_conn *c = ud;
     kwi_conn_enter(c);
     deliver_done(c);
+    if (!c->doomed && c->read_more && c->fd >= 0)
+        kwi_conn_io_read(c); /* TLS had decrypted bytes left when the read budget ran out */
     if (!c->doomed && c->state == KWI_CONN_DOWN && needed(c))
         kwi_conn_setup_start(c);
     if (!c->doomed && c->state == KWI_CONN_READY)
@@ -456,6 +461,18 @@ on_state_timer(kwi_reactor *r, kwi_timer *t, void *ud)
     case KWI_CONN_DOWN:
         break;
     }
+    kwi_conn_leave(c);
+}
+
+static void
+on_reauth(kwi_reactor *r, kwi_timer *t, void *ud)
+{
+    (void)r;
+    (void)t;
+    kwi_conn *c = ud;
+    kwi_conn_enter(c);
+    if (c->state == KWI_CONN_READY)
+        kwi_conn_setup_reauth(c);
     kwi_conn_leave(c);
 }
 
@@ -560,12 +577,14 @@ kwi_conn_new(const kwi_conn_opts *o, kwi_conn **out)
         c->sasl_conf = *o->sasl;
         if (!c->sasl_conf.alloc)
             c->sasl_conf.alloc = a;
+        c->sasl_conf.host = c->host; /* GSSAPI: the principal's host part */
         c->o.sasl = &c->sasl_conf;
     }
     bool ok = c->host && (!o->client_id || c->client_id) &&
               kwi_reactor_timer_new(c->r, on_deadline, c, &c->t_req) == KW_ERR_OK &&
               kwi_reactor_timer_new(c->r, on_state_timer, c, &c->t_state) == KW_ERR_OK &&
-              kwi_reactor_timer_new(c->r, on_kick, c, &c->t_kick) == KW_ERR_OK;
+              kwi_reactor_timer_new(c->r, on_kick, c, &c->t_kick) == KW_ERR_OK &&
+              kwi_reactor_timer_new(c->r, on_reauth, c, &c->t_reauth) == KW_ERR_OK;
     if (!ok) {
         conn_destroy(c);
         return KW_ERR_NOMEM;
@@ -582,6 +601,7 @@ conn_destroy(kwi_conn *c)
     kwi_reactor_timer_free(c->t_req);
     kwi_reactor_timer_free(c->t_state);
     kwi_reactor_timer_free(c->t_kick);
+    kwi_reactor_timer_free(c->t_reauth);
     kwi_req *q;
     while ((q = c->free_reqs)) {
         c->free_reqs = q->next;
@@ -607,9 +627,9 @@ kwi_conn_free(kwi_conn *c)
     kwi_reactor_timer_stop(c->t_req);
     kwi_reactor_timer_stop(c->t_state);
     kwi_reactor_timer_stop(c->t_kick);
+    kwi_reactor_timer_stop(c->t_reauth);
     char msg[96];
-    snprintf(msg, sizeof(msg), "connection to broker %d closed by the client",
-             (int)c->o.node_id);
+    snprintf(msg, sizeof(msg), "connection to broker %d closed by the client", (int)c->o.node_id);
     drop_socket(c, KW_ERR_CANCELED, msg);
     kwi_req *q;
     while ((q = c->queue.head))
@@ -619,8 +639,8 @@ kwi_conn_free(kwi_conn *c)
 }
 
 kw_err
-kwi_conn_send(kwi_conn *c, int16_t api_key, const void *msg, const kwi_req_opts *o,
-              kwi_resp_cb cb, void *ud, kw_error *err)
+kwi_conn_send(kwi_conn *c, int16_t api_key, const void *msg, const kwi_req_opts *o, kwi_resp_cb cb,
+              void *ud, kw_error *err)
 {
     if (!c || !cb || c->doomed)
         return kw_error_set(err, KW_ERR_INVALID_ARG, "no connection or no callback");
@@ -786,8 +806,7 @@ kwi_conn_stats_get(const kwi_conn *c, kwi_conn_stats *out)
 
 kw_err
 kwi_conn_send_internal(kwi_conn *c, int16_t api_key, int16_t ver, const void *msg,
-                       void (*on)(kwi_conn *, kwi_req *, const uint8_t *, size_t),
-                       kw_error *err)
+                       void (*on)(kwi_conn *, kwi_req *, const uint8_t *, size_t), kw_error *err)
 {
     kwi_req *q = req_alloc(c);
     if (!q)

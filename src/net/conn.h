@@ -74,15 +74,15 @@ typedef struct kwi_conn_opts {
     int32_t node_id;           /* for messages and kwi_resp.node_id */
     const char *host;          /* copied */
     uint16_t port;
-    const char *client_id;            /* copied; NULL = null ClientId */
-    int64_t request_timeout_ms;       /* request.timeout.ms: default per-request timeout */
-    int64_t setup_timeout_ms;         /* socket.connection.setup.timeout.ms: connect to READY */
-    int64_t idle_ms;                  /* connections.max.idle.ms; negative = never */
-    int64_t backoff_ms;               /* reconnect.backoff.ms */
-    int64_t backoff_max_ms;           /* reconnect.backoff.max.ms */
-    int32_t max_in_flight;            /* max.in.flight.requests.per.connection */
-    int32_t max_frame;                /* receive.message.max.bytes */
-    size_t max_request;               /* largest output buffer */
+    const char *client_id;      /* copied; NULL = null ClientId */
+    int64_t request_timeout_ms; /* request.timeout.ms: default per-request timeout */
+    int64_t setup_timeout_ms;   /* socket.connection.setup.timeout.ms: connect to READY */
+    int64_t idle_ms;            /* connections.max.idle.ms; negative = never */
+    int64_t backoff_ms;         /* reconnect.backoff.ms */
+    int64_t backoff_max_ms;     /* reconnect.backoff.max.ms */
+    int32_t max_in_flight;      /* max.in.flight.requests.per.connection */
+    int32_t max_frame;          /* receive.message.max.bytes */
+    size_t max_request;         /* largest output buffer */
     /* Name resolution: NULL = numeric addresses only (kwi_dns_literal). Must outlive the
      * connection. */
     kwi_dns *dns;
@@ -132,14 +132,14 @@ void kwi_req_opts_init(kwi_req_opts *o);
 /* Per-connection counters (cumulative since kwi_conn_new). */
 #define KWI_RTT_WINDOW 256
 typedef struct kwi_conn_stats {
-    uint64_t requests;        /* frames written */
-    uint64_t responses;       /* responses matched */
+    uint64_t requests;  /* frames written */
+    uint64_t responses; /* responses matched */
     uint64_t bytes_out, bytes_in;
-    uint64_t errors;          /* requests failed for any reason + connection failures */
-    uint64_t timeouts;        /* requests that timed out */
+    uint64_t errors;   /* requests failed for any reason + connection failures */
+    uint64_t timeouts; /* requests that timed out */
     uint64_t connect_attempts;
-    uint64_t connects;        /* times READY was reached */
-    uint64_t disconnects;     /* sockets closed after READY, for any reason */
+    uint64_t connects;    /* times READY was reached */
+    uint64_t disconnects; /* sockets closed after READY, for any reason */
     int32_t in_flight, queued;
     int64_t rtt_p50_us, rtt_p99_us; /* over the last KWI_RTT_WINDOW responses; -1 if none */
     int32_t rtt_samples;

@@ -29,7 +29,7 @@ typedef struct kwi_req kwi_req;
 typedef struct req_list req_list;
 struct kwi_req {
     kwi_req *prev, *next;
-    req_list *list; /* the list it is on, or NULL */
+    req_list *list;     /* the list it is on, or NULL */
     kwi_heap_node node; /* deadline; queued and on-wire requests only */
     int16_t api_key, ver, min_ver, max_ver;
     int32_t corr;
@@ -44,9 +44,9 @@ struct kwi_req {
     kwi_resp_cb cb;
     void *ud;
     int64_t deadline_ms;
-    uint64_t out_end;  /* absolute output offset where this frame ends */
+    uint64_t out_end; /* absolute output offset where this frame ends */
     int64_t sent_us;
-    kw_err done_err;   /* REQ_DONE: the outcome to deliver */
+    kw_err done_err; /* REQ_DONE: the outcome to deliver */
     kw_error detail;
 };
 
@@ -85,10 +85,12 @@ struct kwi_conn {
     int sasl_step;
     int16_t sasl_auth_ver;
     int64_t sasl_lifetime_ms; /* SaslAuthenticate v1+: session lifetime; 0 = none */
+    bool reauth;              /* KIP-368: re-authenticating a READY link */
 
-    kwi_timer *t_req;   /* the earliest request deadline */
-    kwi_timer *t_state; /* setup timeout, backoff end, idle close */
-    kwi_timer *t_kick;  /* zero-delay: deferred completions, connect, pump */
+    kwi_timer *t_req;    /* the earliest request deadline */
+    kwi_timer *t_state;  /* setup timeout, backoff end, idle close */
+    kwi_timer *t_kick;   /* zero-delay: deferred completions, connect, pump */
+    kwi_timer *t_reauth; /* KIP-368: re-authenticate before the session expires */
     kwi_heap deadlines;
 
     req_list queue; /* waiting to be encoded */
@@ -109,9 +111,9 @@ struct kwi_conn {
 
     int64_t last_active_ms;
     int failures;
-    bool want;     /* kwi_conn_connect asked for a link */
-    int depth;     /* nesting of reactor entry points, for safe self-free */
-    bool doomed;   /* freed while depth > 0 */
+    bool want;   /* kwi_conn_connect asked for a link */
+    int depth;   /* nesting of reactor entry points, for safe self-free */
+    bool doomed; /* freed while depth > 0 */
     uint64_t rng;
 
     kwi_conn_stats st;
@@ -177,5 +179,7 @@ void kwi_conn_setup_tls(kwi_conn *c);
 void kwi_conn_setup_sasl_raw(kwi_conn *c, const uint8_t *p, size_t n);
 /* Releases the resolver request and the SASL session of the current attempt. */
 void kwi_conn_setup_reset(kwi_conn *c);
+/* KIP-368: the re-authentication timer fired, or the wire drained while one waits. */
+void kwi_conn_setup_reauth(kwi_conn *c);
 
 #endif

@@ -17,10 +17,10 @@
 #define READ_BUDGET  (1u << 20)
 #define WRITE_BUDGET (1u << 20)
 /* Receive buffer: grown per frame, shrunk back when a large frame is done. */
-#define IN_CHUNK      65536u
-#define IN_KEEP_MAX   (1u << 20)
-#define OUT_KEEP_MAX  (1u << 20)
-#define OUT_COMPACT   (1u << 20)
+#define IN_CHUNK     65536u
+#define IN_KEEP_MAX  (1u << 20)
+#define OUT_KEEP_MAX (1u << 20)
+#define OUT_COMPACT  (1u << 20)
 
 static uint32_t
 be32(const uint8_t *p)
@@ -87,8 +87,7 @@ kwi_conn_io_open(kwi_conn *c, kw_error *err)
     kw_err e = kwi_reactor_io_new(c->r, fd, KWI_IO_WRITE, on_io, c, &c->io);
     if (e != KW_ERR_OK) {
         close(fd);
-        return kw_error_set(err, e, "registering the socket for %s: %s", c->peer,
-                            kw_err_str(e));
+        return kw_error_set(err, e, "registering the socket for %s: %s", c->peer, kw_err_str(e));
     }
     c->fd = fd;
     c->out.p = c->out.base;
@@ -272,6 +271,8 @@ kwi_conn_io_flush(kwi_conn *c)
         c->out_off = 0;
     }
     complete_noacks(c);
+    if (!gone(c) && c->reauth && !c->sasl && c->wire.n == 0 && c->noack.n == 0)
+        kwi_conn_setup_reauth(c);
     if (!gone(c))
         kwi_conn_io_update_interest(c);
 }
@@ -310,8 +311,8 @@ kwi_conn_io_encode(kwi_conn *c, kwi_req *q, int16_t ver, kw_error *err)
         rollback(w, start);
         char api[32];
         return kw_error_set(err, e, "cannot encode %s v%d for broker %d: %s",
-                            kwi_api_name(q->api_key, api, sizeof(api)), (int)ver,
-                            (int)c->o.node_id, kw_err_str(e));
+                            kwi_api_name(q->api_key, api, sizeof(api)), (int)ver, (int)c->o.node_id,
+                            kw_err_str(e));
     }
     kw_wr_patch_i32(w, start, (int32_t)size);
     kw_wr_set_flex(w, false);
@@ -359,8 +360,8 @@ pick_version(kwi_conn *c, const kwi_req *q, int16_t *out, kw_error *err)
                          (int)c->o.node_id, api);
         else
             kw_error_set(err, KW_ERR_UNSUPPORTED_VERSION,
-                         "broker %d supports %s v%d-%d but kwire needs v%d-%d",
-                         (int)c->o.node_id, api, bmin, bmax, kmin, kmax);
+                         "broker %d supports %s v%d-%d but kwire needs v%d-%d", (int)c->o.node_id,
+                         api, bmin, bmax, kmin, kmax);
         return false;
     }
     if (q->max_ver >= 0 && v > q->max_ver)
@@ -384,7 +385,8 @@ void
 kwi_conn_io_pump(kwi_conn *c)
 {
     kwi_req *q;
-    while (!gone(c) && c->state == KWI_CONN_READY && (q = c->queue.head) &&
+    /* While a re-authentication waits or runs (KIP-368), nothing new goes out. */
+    while (!gone(c) && c->state == KWI_CONN_READY && !c->reauth && (q = c->queue.head) &&
            c->wire.n + c->noack.n < c->o.max_in_flight) {
         kw_error err;
         kw_error_init(&err);
@@ -435,8 +437,8 @@ deliver_response(kwi_conn *c, kwi_req *q, const uint8_t *p, size_t len, int64_t 
         kw_error err;
         kw_error_init(&err);
         kw_error_set(&err, e, "%s v%d response from broker %d does not parse: %s",
-                     kwi_api_name(q->api_key, api, sizeof(api)), (int)q->ver,
-                     (int)c->o.node_id, kw_err_str(e));
+                     kwi_api_name(q->api_key, api, sizeof(api)), (int)q->ver, (int)c->o.node_id,
+                     kw_err_str(e));
         err.offset = (int64_t)kw_rd_pos(&r);
         kwi_conn_complete(c, q, e, &err, NULL);
     } else {
@@ -487,6 +489,8 @@ handle_frame(kwi_conn *c, const uint8_t *p, size_t len)
         kwi_conn_req_release(c, q);
     } else {
         deliver_response(c, q, p, len, rtt);
+        if (!gone(c) && c->reauth && !c->sasl && c->wire.n == 0 && c->noack.n == 0)
+            kwi_conn_setup_reauth(c);
     }
     return !gone(c);
 }
@@ -528,8 +532,15 @@ process_frames(kwi_conn *c)
         if (!handle_frame(c, p, (size_t)size))
             return false;
     }
-    if (c->in_off == c->in_len)
+    if (c->in_off == c->in_len) {
         c->in_off = c->in_len = 0;
+        /* Do not hold on to a large frame's buffer between large frames. */
+        if (c->in_cap > IN_KEEP_MAX) {
+            c->a->free(c->a->ud, c->in, c->in_cap);
+            c->in = NULL;
+            c->in_cap = 0;
+        }
+    }
     return true;
 }
 
@@ -549,8 +560,8 @@ in_reserve(kwi_conn *c, size_t need)
     size_t cap = c->in_len + need;
     if (cap < IN_CHUNK)
         cap = IN_CHUNK;
-    uint8_t *p = c->in ? c->a->realloc(c->a->ud, c->in, c->in_cap, cap)
-                       : c->a->alloc(c->a->ud, cap);
+    uint8_t *p =
+        c->in ? c->a->realloc(c->a->ud, c->in, c->in_cap, cap) : c->a->alloc(c->a->ud, cap);
     if (!p)
         return false;
     c->in = p;

@@ -47,8 +47,7 @@ set_addrs(kwi_conn *c, const kwi_dns_addr *v, size_t n)
 }
 
 static void
-on_resolved(kwi_dns_req *q, kw_err rc, const kwi_dns_result *res, const kw_error *derr,
-            void *ud)
+on_resolved(kwi_dns_req *q, kw_err rc, const kwi_dns_result *res, const kw_error *derr, void *ud)
 {
     (void)q;
     kwi_conn *c = ud;
@@ -65,9 +64,8 @@ on_resolved(kwi_dns_req *q, kw_err rc, const kwi_dns_result *res, const kw_error
         } else {
             kw_error err;
             kw_error_init(&err);
-            kw_error_set(&err, rc == KW_ERR_OK ? KW_ERR_NOT_FOUND : rc,
-                         "cannot resolve \"%s\": %s", c->host,
-                         derr && derr->msg[0] ? derr->msg : kw_err_str(rc));
+            kw_error_set(&err, rc == KW_ERR_OK ? KW_ERR_NOT_FOUND : rc, "cannot resolve \"%s\": %s",
+                         c->host, derr && derr->msg[0] ? derr->msg : kw_err_str(rc));
             fail_with(c, &err, false);
         }
     }
@@ -96,8 +94,7 @@ kwi_conn_setup_start(kwi_conn *c)
         fail_with(c, &err, false);
         return;
     }
-    if (kwi_dns_resolve(c->o.dns, c->r, c->host, on_resolved, c, &c->dns_req, &err) !=
-        KW_ERR_OK) {
+    if (kwi_dns_resolve(c->o.dns, c->r, c->host, on_resolved, c, &c->dns_req, &err) != KW_ERR_OK) {
         fail_with(c, &err, err.code == KW_ERR_INVALID_ARG);
         return;
     }
@@ -227,19 +224,39 @@ kwi_conn_setup_connected(kwi_conn *c)
 
 /* ---- SASL ---------------------------------------------------------------------------------- */
 
+/* KIP-368: re-authenticate at a random point between 85% and 95% of the session lifetime
+ * the broker granted, as the Java client does, so the broker never has to cut the link. */
+static void
+schedule_reauth(kwi_conn *c)
+{
+    if (c->sasl_lifetime_ms <= 0)
+        return;
+    int64_t lo = c->sasl_lifetime_ms * 85 / 100, span = c->sasl_lifetime_ms / 10;
+    int64_t at = lo + (span > 0 ? (int64_t)((uint64_t)kwi_conn_now_us() % (uint64_t)span) : 0);
+    kwi_reactor_timer_start(c->t_reauth, at);
+}
+
 static void
 sasl_done(kwi_conn *c)
 {
     if (kwi_log_on(c->log, KWI_LOG_INFO))
-        kwi_log_write(c->log, KWI_LOG_INFO, "conn", "broker %d (%s): authenticated with %s",
-                      (int)c->o.node_id, c->peer, kwi_sasl_name(c->sasl));
+        kwi_log_write(c->log, KWI_LOG_INFO, "conn", "broker %d (%s): %s with %s", (int)c->o.node_id,
+                      c->peer, c->reauth ? "re-authenticated" : "authenticated",
+                      kwi_sasl_name(c->sasl));
     kwi_sasl_free(c->sasl);
     c->sasl = NULL;
     c->sasl_step = 0;
+    schedule_reauth(c);
+    if (c->reauth) {
+        c->reauth = false;
+        kwi_conn_io_pump(c);
+        return;
+    }
     kwi_conn_became_ready(c);
 }
 
 static void on_sasl_auth(kwi_conn *c, kwi_req *q, const uint8_t *body, size_t len);
+static void sasl_feed(kwi_conn *c, const uint8_t *p, size_t n, bool raw);
 
 static void
 send_token(kwi_conn *c, const kwi_sasl_out *out, bool raw)
@@ -251,14 +268,20 @@ send_token(kwi_conn *c, const kwi_sasl_out *out, bool raw)
         c->sasl_step = SASL_RAW;
         e = kwi_conn_io_encode_raw(c, out->ptr, out->len, &err);
         kwi_conn_io_update_interest(c);
+        if (e == KW_ERR_OK && out->last) {
+            /* The mechanism's final message (GSSAPI): with raw framing the broker sends
+             * nothing back, so the exchange ends here; anything sent next queues behind the
+             * token on the wire. */
+            sasl_feed(c, NULL, 0, true);
+            return;
+        }
     } else {
         kw_sasl_authenticate_req m;
         memset(&m, 0, sizeof(m));
         m.auth_bytes.ptr = out->ptr;
         m.auth_bytes.len = (int32_t)out->len;
         c->sasl_step = SASL_AUTH;
-        e = kwi_conn_send_internal(c, KWI_API_SASL_AUTH, c->sasl_auth_ver, &m, on_sasl_auth,
-                                   &err);
+        e = kwi_conn_send_internal(c, KWI_API_SASL_AUTH, c->sasl_auth_ver, &m, on_sasl_auth, &err);
     }
     if (e != KW_ERR_OK)
         fail_with(c, &err, false);
@@ -296,8 +319,8 @@ on_sasl_auth(kwi_conn *c, kwi_req *q, const uint8_t *body, size_t len)
         return;
     }
     if (m.error_code != 0) {
-        int ml = m.error_message.len > 0 ? (m.error_message.len > 160 ? 160 : m.error_message.len)
-                                         : 0;
+        int ml =
+            m.error_message.len > 0 ? (m.error_message.len > 160 ? 160 : m.error_message.len) : 0;
         kw_error_set(&err, KWI_SASL_ERR_AUTH, "SASL authentication with broker %d failed: %s%s%.*s",
                      (int)c->o.node_id, kw_broker_err_name(m.error_code), ml ? ": " : "", ml,
                      ml ? (const char *)m.error_message.ptr : "");
@@ -349,9 +372,9 @@ on_sasl_handshake(kwi_conn *c, kwi_req *q, const uint8_t *body, size_t len)
         char mechs[128];
         mechanisms_list(&m, mechs, sizeof(mechs));
         kw_error_set(&err, KWI_SASL_ERR_AUTH,
-                     "broker %d refused SASL mechanism %s (%s); it enables: %s",
-                     (int)c->o.node_id, kwi_sasl_name(c->sasl),
-                     kw_broker_err_name(m.error_code), mechs[0] ? mechs : "none");
+                     "broker %d refused SASL mechanism %s (%s); it enables: %s", (int)c->o.node_id,
+                     kwi_sasl_name(c->sasl), kw_broker_err_name(m.error_code),
+                     mechs[0] ? mechs : "none");
         err.broker_code = m.error_code;
         fail_with(c, &err, true);
         return;
@@ -361,8 +384,9 @@ on_sasl_handshake(kwi_conn *c, kwi_req *q, const uint8_t *body, size_t len)
         fail_with(c, &err, true);
         return;
     }
-    /* Handshake v1 (KIP-152): tokens travel in SaslAuthenticate requests. v0: raw frames. */
-    bool raw = q->ver < 1;
+    /* Handshake v1 (KIP-152): tokens travel in SaslAuthenticate requests. v0: raw frames,
+     * which a re-authentication cannot use (KIP-368 needs SaslAuthenticate v1+). */
+    bool raw = q->ver < 1 && !c->reauth;
     if (!raw) {
         c->sasl_auth_ver = kwi_apiver_get(&c->av, KWI_API_SASL_AUTH);
         if (c->sasl_auth_ver < 0) {
@@ -381,7 +405,8 @@ start_sasl(kwi_conn *c)
 {
     kw_error err;
     kw_error_init(&err);
-    kwi_conn_set_state(c, KWI_CONN_SASL, NULL);
+    if (!c->reauth)
+        kwi_conn_set_state(c, KWI_CONN_SASL, NULL);
     if (kwi_sasl_new(&c->sasl_conf, &c->sasl, &err) != KW_ERR_OK) {
         fail_with(c, &err, true);
         return;
@@ -396,7 +421,21 @@ start_sasl(kwi_conn *c)
     kw_sasl_handshake_req m;
     m.mechanism = kw_slice_str(kwi_sasl_name(c->sasl));
     c->sasl_step = SASL_HANDSHAKE;
-    if (kwi_conn_send_internal(c, KWI_API_SASL_HS, hv, &m, on_sasl_handshake, &err) !=
-        KW_ERR_OK)
+    if (kwi_conn_send_internal(c, KWI_API_SASL_HS, hv, &m, on_sasl_handshake, &err) != KW_ERR_OK)
         fail_with(c, &err, false);
+}
+
+void
+kwi_conn_setup_reauth(kwi_conn *c)
+{
+    if (!c->o.sasl || c->sasl)
+        return;
+    c->reauth = true;
+    /* Responses in flight are read first: the exchange must not interleave with them. */
+    if (c->wire.n > 0 || c->noack.n > 0)
+        return;
+    if (kwi_log_on(c->log, KWI_LOG_DEBUG))
+        kwi_log_write(c->log, KWI_LOG_DEBUG, "conn", "broker %d (%s): re-authenticating",
+                      (int)c->o.node_id, c->peer);
+    start_sasl(c);
 }

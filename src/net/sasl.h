@@ -1,4 +1,5 @@
-/* Internal: SASL client mechanisms (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) as state machines.
+/* Internal: SASL client mechanisms (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI) as state
+ * machines.
  *
  * A session does no I/O, reads no clock and never logs: it turns server messages into client
  * messages. The connection layer carries them, in SaslAuthenticate requests (KIP-152) or as raw
@@ -17,6 +18,9 @@
  * SCRAM (RFC 5802, RFC 7677) sends client-first, steps the server-first message into
  * client-final, and steps the server-final message into "done" only after the server's
  * signature has been verified: a server that does not know the password cannot complete it.
+ * GSSAPI (RFC 4752, Kerberos through cyrus-sasl; only in builds with -Dsasl_gssapi, see
+ * sasl_gssapi.c) exchanges Kerberos tokens and ends with a security-layer message; it is the one
+ * mechanism that does I/O of its own: Kerberos talks to the KDC inside kwi_sasl_start.
  *
  * Any failure moves the session to a failed state in which every further call returns
  * KW_ERR_STATE; authentication is then over (a retry is a new session on a new connection).
@@ -35,6 +39,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kw_config.h"
 #include "kwire/alloc.h"
 #include "kwire/error.h"
 
@@ -71,6 +76,7 @@ typedef enum kwi_sasl_mech {
     KWI_SASL_PLAIN = 1,
     KWI_SASL_SCRAM_SHA_256 = 2,
     KWI_SASL_SCRAM_SHA_512 = 3,
+    KWI_SASL_GSSAPI = 4, /* needs a build with -Dsasl_gssapi (KW_HAVE_SASL_GSSAPI) */
 } kwi_sasl_mech;
 
 /* Fills buf[0..n) with unpredictable bytes; KW_ERR_OK or an error (the session then fails with
@@ -90,6 +96,11 @@ typedef struct kwi_sasl_conf {
     void *random_ud;
     size_t scram_nonce_len;        /* 0 = KWI_SCRAM_NONCE_LEN; else within the _MIN.._MAX range */
     uint32_t scram_max_iterations; /* 0 = KWI_SCRAM_MAX_ITERATIONS_DEFAULT; may only lower it */
+    /* GSSAPI: the Kerberos service is <service>/<host>@REALM. The service is
+     * sasl.kerberos.service.name (NULL or "" = "kafka"); the host is the broker's host name as
+     * the connection dialled it, set per connection by the connection layer. Both copied. */
+    const char *kerberos_service_name;
+    const char *host;
 } kwi_sasl_conf;
 
 /* Zeroes the configuration: default allocator, default random source, default limits. */
@@ -106,6 +117,11 @@ typedef struct kwi_sasl_out {
     const uint8_t *ptr;
     size_t len;
     bool done;
+    /* This is the mechanism's final client message: a server that accepts it sends no more
+     * mechanism data. Kafka's SaslAuthenticate answers it with empty auth_bytes; with the legacy
+     * raw framing (SaslHandshake v0) the broker sends nothing, so the connection layer calls
+     * step with an empty message itself once the message is written. Set by GSSAPI. */
+    bool last;
 } kwi_sasl_out;
 
 typedef enum kwi_sasl_state {
@@ -140,6 +156,10 @@ struct kwi_sasl {
  * KW_ERR_NOMEM, and sets *out to NULL on failure. */
 kw_err kwi_sasl_plain_new(const kwi_sasl_conf *c, kwi_sasl **out, kw_error *err);
 kw_err kwi_sasl_scram_new(const kwi_sasl_conf *c, kwi_sasl **out, kw_error *err);
+#if KW_HAVE_SASL_GSSAPI
+/* Also KW_ERR_CONFIG (cyrus-sasl failed to initialise). */
+kw_err kwi_sasl_gssapi_new(const kwi_sasl_conf *c, kwi_sasl **out, kw_error *err);
+#endif
 
 /* Marks the error detail fatal and not retriable (authentication never retries in place). */
 static inline kw_err
@@ -168,8 +188,8 @@ kwi_sasl_check_cred(const char *mech, const char *what, const char *v, size_t *l
 }
 
 /* The mechanism named as Kafka names it (sasl.mechanism): "PLAIN", "SCRAM-SHA-256",
- * "SCRAM-SHA-512", exact case. Returns KW_ERR_OK or KW_ERR_NOT_FOUND. (GSSAPI lives behind
- * cyrus-sasl and is not one of these.) */
+ * "SCRAM-SHA-512", "GSSAPI", exact case. Returns KW_ERR_OK or KW_ERR_NOT_FOUND. GSSAPI parses in
+ * every build; a build without it reports that from kwi_sasl_new. */
 static inline kw_err
 kwi_sasl_mech_parse(const char *name, kwi_sasl_mech *out)
 {
@@ -180,6 +200,7 @@ kwi_sasl_mech_parse(const char *name, kwi_sasl_mech *out)
         {"PLAIN", KWI_SASL_PLAIN},
         {"SCRAM-SHA-256", KWI_SASL_SCRAM_SHA_256},
         {"SCRAM-SHA-512", KWI_SASL_SCRAM_SHA_512},
+        {"GSSAPI", KWI_SASL_GSSAPI},
     };
     for (size_t i = 0; name && i < sizeof(tab) / sizeof(tab[0]); i++) {
         if (strcmp(name, tab[i].name) == 0) {
@@ -190,7 +211,8 @@ kwi_sasl_mech_parse(const char *name, kwi_sasl_mech *out)
     return KW_ERR_NOT_FOUND;
 }
 
-/* Creates a session for c->mech. Nothing is sent until kwi_sasl_start. */
+/* Creates a session for c->mech. Nothing is sent until kwi_sasl_start. GSSAPI in a build
+ * without it is KW_ERR_CONFIG. */
 static inline kw_err
 kwi_sasl_new(const kwi_sasl_conf *c, kwi_sasl **out, kw_error *err)
 {
@@ -202,6 +224,15 @@ kwi_sasl_new(const kwi_sasl_conf *c, kwi_sasl **out, kw_error *err)
     case KWI_SASL_SCRAM_SHA_256:
     case KWI_SASL_SCRAM_SHA_512:
         e = kwi_sasl_scram_new(c, out, err);
+        break;
+    case KWI_SASL_GSSAPI:
+#if KW_HAVE_SASL_GSSAPI
+        e = kwi_sasl_gssapi_new(c, out, err);
+#else
+        *out = NULL;
+        e = kw_error_set(err, KW_ERR_CONFIG,
+                         "kwire was built without GSSAPI (-Dsasl_gssapi=disabled)");
+#endif
         break;
     default:
         *out = NULL;
@@ -225,7 +256,9 @@ kwi_sasl_get_state(const kwi_sasl *s)
 }
 
 /* Produces the first client message. Returns KW_ERR_OK, KW_ERR_STATE (not a new session),
- * KW_ERR_NOMEM or the random source's error. */
+ * KW_ERR_NOMEM or the random source's error; GSSAPI also KWI_SASL_ERR_AUTH (no Kerberos
+ * credentials, unknown service principal, KDC unreachable) and KW_ERR_CONFIG (cyrus-sasl has
+ * no GSSAPI plugin). */
 static inline kw_err
 kwi_sasl_start(kwi_sasl *s, kwi_sasl_out *out, kw_error *err)
 {

@@ -151,4 +151,54 @@ size_t kwi_tls_pending(const kwi_tls *t);
 const char *kwi_tls_protocol(const kwi_tls *t);
 const char *kwi_tls_cipher(const kwi_tls *t);
 
+/* ---- server side ---------------------------------------------------------------------------
+ *
+ * kwire-mock's TLS listeners. A server context holds the listener's certificate and key and,
+ * for mutual TLS, the CAs it trusts for client certificates; a server session is made per
+ * accepted socket with kwi_tls_accept and then driven with the same calls as a client session
+ * (handshake, read, write, shutdown, pending), under the same rules: non-blocking, AGAIN_READ /
+ * AGAIN_WRITE name the readiness to wait for, the fd stays the caller's. Error messages name
+ * the peer as "client <peer>" instead of a broker host. */
+
+/* Client certificates a server asks for (Kafka's ssl.client.auth). */
+typedef enum kwi_tls_client_auth {
+    KWI_TLS_CLIENT_AUTH_NONE = 0,      /* no certificate requested */
+    KWI_TLS_CLIENT_AUTH_REQUESTED = 1, /* asked for; a client without one is accepted, a
+                                        * client with one that does not verify is not */
+    KWI_TLS_CLIENT_AUTH_REQUIRED = 2   /* a verified client certificate is mandatory */
+} kwi_tls_client_auth;
+
+typedef struct kwi_tls_server_conf {
+    /* The listener's PEM certificate chain (leaf first) and PEM private key; key_file NULL =
+     * the key is in cert_file. key_password decrypts an encrypted key. Required. */
+    const char *cert_file;
+    const char *key_file;
+    const char *key_password;
+    /* PEM bundle of the CAs that issue client certificates; required unless client_auth is
+     * NONE. Its subjects are also sent to clients as the acceptable issuers. */
+    const char *client_ca_file;
+    kwi_tls_client_auth client_auth;
+    const kw_allocator *alloc; /* as in kwi_tls_conf */
+} kwi_tls_server_conf;
+
+/* Zeroes the settings: no client authentication, default allocator. */
+void kwi_tls_server_conf_init(kwi_tls_server_conf *c);
+
+/* Creates a server context: TLS 1.2 or newer, no renegotiation, no session resumption (a test
+ * broker gains nothing from it and every handshake is then a full one), certificate and key
+ * loaded and checked against each other, client CAs loaded. Returns KW_ERR_OK, KW_ERR_CONFIG
+ * (a file cannot be loaded, key does not match, client_auth without client_ca_file, TLS not
+ * built in), KW_ERR_INVALID_ARG (c NULL) or KW_ERR_NOMEM. *out is NULL on failure. */
+kw_err kwi_tls_server_ctx_new(const kwi_tls_server_conf *c, kwi_tls_ctx **out, kw_error *err);
+
+/* Creates a server session on an accepted non-blocking `fd` from a server context. `peer`
+ * names the client in messages ("127.0.0.1:50312"; NULL = "client"); it is copied. Returns
+ * KW_ERR_OK, KW_ERR_INVALID_ARG (fd < 0, a client context, peer longer than 253 bytes) or
+ * KW_ERR_NOMEM. No I/O happens until the first handshake or read call. */
+kw_err kwi_tls_accept(kwi_tls_ctx *ctx, int fd, const char *peer, kwi_tls **out, kw_error *err);
+
+/* The subject of the client's verified certificate ("/CN=kwire-client"), or NULL when the
+ * client sent none or the handshake has not completed. Valid while the session lives. */
+const char *kwi_tls_peer_subject(kwi_tls *t);
+
 #endif

@@ -114,3 +114,36 @@ kwi_tls_cipher(const kwi_tls *t)
     (void)t;
     return "none";
 }
+
+void
+kwi_tls_server_conf_init(kwi_tls_server_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+}
+
+kw_err
+kwi_tls_server_ctx_new(const kwi_tls_server_conf *c, kwi_tls_ctx **out, kw_error *err)
+{
+    (void)c;
+    if (out)
+        *out = NULL;
+    return kw_error_set(err, KW_ERR_CONFIG, NO_TLS);
+}
+
+kw_err
+kwi_tls_accept(kwi_tls_ctx *ctx, int fd, const char *peer, kwi_tls **out, kw_error *err)
+{
+    (void)ctx;
+    (void)fd;
+    (void)peer;
+    if (out)
+        *out = NULL;
+    return kw_error_set(err, KW_ERR_CONFIG, NO_TLS);
+}
+
+const char *
+kwi_tls_peer_subject(kwi_tls *t)
+{
+    (void)t;
+    return NULL;
+}

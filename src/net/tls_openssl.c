@@ -38,6 +38,7 @@ struct kwi_tls_ctx {
     unsigned refs; /* the caller's reference plus one per live session */
     bool verify_peer;
     bool verify_hostname;
+    bool server; /* made by kwi_tls_server_ctx_new: sessions accept instead of connect */
 };
 
 struct kwi_tls {
@@ -55,6 +56,7 @@ struct kwi_tls {
     char verify_subject[128];
     char verify_names[128]; /* the leaf's SAN entries, filled on a host-name mismatch */
     char host[HOST_MAX + 1];
+    char peer_subject[256]; /* server sessions: the verified client certificate's subject */
 };
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -434,6 +436,110 @@ kwi_tls_ctx_free(kwi_tls_ctx *ctx)
         ctx_unref(ctx);
 }
 
+/* ---- server context ------------------------------------------------------------------------ */
+
+void
+kwi_tls_server_conf_init(kwi_tls_server_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+}
+
+/* Client certificates: verified against client_ca_file, whose subjects are also announced as
+ * the acceptable issuers (so a client holding several certificates picks the right one). */
+static kw_err
+load_client_cas(kwi_tls_ctx *ctx, const kwi_tls_server_conf *c, kw_error *err)
+{
+    char why[160];
+    if (c->client_auth == KWI_TLS_CLIENT_AUTH_NONE) {
+        SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
+        return KW_ERR_OK;
+    }
+    if (!c->client_ca_file || !*c->client_ca_file)
+        return kw_error_set(err, KW_ERR_CONFIG,
+                            "TLS listener: client authentication needs a client CA file");
+    if (SSL_CTX_load_verify_file(ctx->ssl, c->client_ca_file) != 1) {
+        ossl_reason(why, sizeof(why));
+        return kw_error_set(err, KW_ERR_CONFIG,
+                            "TLS listener: cannot load client CA certificates from %s: %s",
+                            c->client_ca_file, why);
+    }
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->client_ca_file);
+    if (!names) {
+        ossl_reason(why, sizeof(why));
+        return kw_error_set(err, KW_ERR_CONFIG, "TLS listener: no CA names in %s: %s",
+                            c->client_ca_file, why);
+    }
+    SSL_CTX_set_client_CA_list(ctx->ssl, names); /* takes ownership */
+    int mode = SSL_VERIFY_PEER;
+    if (c->client_auth == KWI_TLS_CLIENT_AUTH_REQUIRED)
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx->ssl, mode, verify_cb);
+    return KW_ERR_OK;
+}
+
+static kw_err
+server_setup(kwi_tls_ctx *ctx, const kwi_tls_server_conf *c, kw_error *err)
+{
+    ctx->ssl = SSL_CTX_new(TLS_server_method());
+    ctx->meth = bio_method_new();
+    if (!ctx->ssl || !ctx->meth)
+        return kw_error_set(err, KW_ERR_NOMEM, "out of memory creating a TLS context");
+    if (SSL_CTX_set_min_proto_version(ctx->ssl, TLS1_2_VERSION) != 1)
+        return kw_error_set(err, KW_ERR_CONFIG, "cannot require TLS 1.2 or newer");
+    SSL_CTX_set_options(ctx->ssl,
+                        SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(ctx->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_default_passwd_cb(ctx->ssl, pass_cb);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx->ssl, NULL);
+    if (!c->cert_file || !*c->cert_file)
+        return kw_error_set(err, KW_ERR_CONFIG, "TLS listener: no certificate file");
+    kwi_tls_conf id;
+    kwi_tls_conf_init(&id);
+    id.cert_file = c->cert_file;
+    id.key_file = c->key_file;
+    id.key_password = c->key_password;
+    kw_err e = load_identity(ctx, &id, err);
+    if (e != KW_ERR_OK && err && strncmp(err->msg, "ssl.", 4) == 0) {
+        /* The messages name the client's properties ("ssl.key.location: ..."): keep the
+         * reason, say whose files they are. */
+        const char *why = strstr(err->msg, ": ");
+        char buf[sizeof(err->msg)];
+        snprintf(buf, sizeof(buf), "%s", why ? why + 2 : err->msg);
+        kw_error_set(err, e, "TLS listener: %s", buf);
+    }
+    if (e == KW_ERR_OK)
+        e = load_client_cas(ctx, c, err);
+    return e;
+}
+
+kw_err
+kwi_tls_server_ctx_new(const kwi_tls_server_conf *c, kwi_tls_ctx **out, kw_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !out)
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "kwi_tls_server_ctx_new: NULL argument");
+    const kw_allocator *a = c->alloc ? c->alloc : kw_allocator_default();
+    kwi_tls_ctx *ctx = a->alloc(a->ud, sizeof(*ctx));
+    if (!ctx)
+        return kw_error_set(err, KW_ERR_NOMEM, "out of memory creating a TLS context");
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->alloc = *a;
+    ctx->refs = 1;
+    ctx->server = true;
+    ctx->verify_peer = c->client_auth != KWI_TLS_CLIENT_AUTH_NONE;
+    ERR_clear_error();
+    kw_err e = server_setup(ctx, c, err);
+    ERR_clear_error();
+    if (e != KW_ERR_OK) {
+        ctx_unref(ctx);
+        return e;
+    }
+    *out = ctx;
+    return KW_ERR_OK;
+}
+
 /* ---- session ------------------------------------------------------------------------------ */
 
 static bool
@@ -526,6 +632,66 @@ kwi_tls_free(kwi_tls *t)
     ctx_unref(ctx);
 }
 
+kw_err
+kwi_tls_accept(kwi_tls_ctx *ctx, int fd, const char *peer, kwi_tls **out, kw_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!ctx || !out || fd < 0 || !ctx->server)
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "kwi_tls_accept: %s",
+                            fd < 0 ? "negative fd" : "NULL argument or a client context");
+    if (peer && strlen(peer) > HOST_MAX)
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "TLS peer name is longer than %d bytes",
+                            HOST_MAX);
+    kwi_tls *t = ctx->alloc.alloc(ctx->alloc.ud, sizeof(*t));
+    if (!t)
+        return kw_error_set(err, KW_ERR_NOMEM, "out of memory creating a TLS session");
+    memset(t, 0, sizeof(*t));
+    t->ctx = ctx;
+    ctx->refs++;
+    t->fd = fd;
+    t->dead = KWI_TLS_OK;
+    t->verify_code = X509_V_OK;
+    snprintf(t->host, sizeof(t->host), "client %s", peer ? peer : "");
+    ERR_clear_error();
+    kw_err e = KW_ERR_NOMEM;
+    BIO *bio = NULL;
+    t->ssl = SSL_new(ctx->ssl);
+    if (t->ssl)
+        bio = BIO_new(ctx->meth);
+    if (bio) {
+        SSL_set_app_data(t->ssl, t);
+        BIO_set_data(bio, t);
+        BIO_set_init(bio, 1);
+        SSL_set_bio(t->ssl, bio, bio);
+        SSL_set_accept_state(t->ssl);
+        e = KW_ERR_OK;
+    }
+    ERR_clear_error();
+    if (e != KW_ERR_OK) {
+        kw_error_set(err, e, "out of memory creating a TLS session for %s", t->host);
+        kwi_tls_free(t);
+        return e;
+    }
+    *out = t;
+    return KW_ERR_OK;
+}
+
+const char *
+kwi_tls_peer_subject(kwi_tls *t)
+{
+    if (!t || !t->established || !t->ssl)
+        return NULL;
+    if (!t->peer_subject[0]) {
+        X509 *cert = SSL_get0_peer_certificate(t->ssl);
+        if (!cert || SSL_get_verify_result(t->ssl) != X509_V_OK)
+            return NULL;
+        X509_NAME_oneline(X509_get_subject_name(cert), t->peer_subject,
+                          (int)sizeof(t->peer_subject));
+    }
+    return t->peer_subject;
+}
+
 /* What a failed call was doing, for messages: until the handshake is done, "handshake with". */
 static const char *
 op_name(const kwi_tls *t, const char *op)
@@ -549,7 +715,12 @@ verify_error(kwi_tls *t, kw_error *err)
     const char *subject = t->verify_subject[0] ? t->verify_subject : "?";
     /* KW_ERR_AUTH, not retriable, like SASL failures: the connection layer must not hammer
      * a broker whose certificate we reject (Java: SslAuthenticationException). */
-    if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+    if (t->ctx->server)
+        kw_error_set(err, KW_ERR_AUTH,
+                     "TLS handshake with %s failed: the client's certificate did not verify: %s "
+                     "(depth %d, subject %s)",
+                     t->host, vs, t->verify_depth, subject);
+    else if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
         kw_error_set(err, KW_ERR_AUTH,
                      "TLS handshake with %s failed: %s: the broker's certificate (%s) is valid "
                      "for %s, not for \"%s\"",
@@ -589,6 +760,21 @@ ssl_error(kwi_tls *t, unsigned long code, const char *why, const char *op, kw_er
     int reason = ERR_GET_LIB(code) == ERR_LIB_SSL ? ERR_GET_REASON(code) : 0;
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
         verify_error(t, err);
+    } else if (t->ctx->server && reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+        kw_error_set(err, KW_ERR_AUTH,
+                     "TLS handshake with %s failed: the client sent no certificate and this "
+                     "listener requires one",
+                     t->host);
+        not_retriable(err);
+    } else if (t->ctx->server && reason >= SSL_AD_REASON_OFFSET &&
+               reason < SSL_AD_REASON_OFFSET + 256) {
+        const char *name = ERR_reason_error_string(code);
+        const char *p = name ? strstr(name, "alert ") : NULL;
+        name = p ? p + 6 : SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET);
+        kw_error_set(err, cert_alert(reason - SSL_AD_REASON_OFFSET) ? KW_ERR_AUTH : KW_ERR_IO,
+                     "TLS %s %s failed: the client sent the alert \"%s\"", op_name(t, op), t->host,
+                     name);
+        not_retriable(err);
     } else if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
         int alert = reason - SSL_AD_REASON_OFFSET;
         const char *hint = "";
@@ -611,8 +797,11 @@ ssl_error(kwi_tls *t, unsigned long code, const char *why, const char *op, kw_er
                (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
                 reason == SSL_R_RECORD_LENGTH_MISMATCH)) {
         kw_error_set(err, KW_ERR_IO,
-                     "TLS handshake with %s failed: %s: the peer does not speak TLS (a PLAINTEXT "
-                     "listener? check security.protocol and the port)",
+                     t->ctx->server ? "TLS handshake with %s failed: %s: the client does not speak "
+                                      "TLS (security.protocol PLAINTEXT against an SSL listener?)"
+                                    : "TLS handshake with %s failed: %s: the peer does not speak "
+                                      "TLS (a PLAINTEXT listener? check security.protocol and the "
+                                      "port)",
                      t->host, why);
         not_retriable(err);
     } else {

@@ -313,6 +313,20 @@ kw_io_array(kw_io *io, const char *name, void *arr, int32_t *n, size_t esz, kw_i
 }
 
 void
+kw_io_elem_i32(kw_io *io, int16_t ver, void *elem)
+{
+    (void)ver;
+    kw_io_i32(io, NULL, elem);
+}
+
+void
+kw_io_elem_str(kw_io *io, int16_t ver, void *elem)
+{
+    (void)ver;
+    kw_io_str(io, NULL, elem);
+}
+
+void
 kw_io_struct(kw_io *io, const char *name, void *m, kw_io_fn fn, int16_t ver)
 {
     if (io->mode == KW_IO_DUMP) {

@@ -3,21 +3,6 @@
 #include "kwire/proto.h"
 #include "msgtab.h"
 
-/* Element walks of primitive arrays. */
-static void
-i32_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_i32(io, NULL, p);
-}
-
-static void
-str_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_str(io, NULL, p);
-}
-
 /* ---------------------------------------------------------------- CreateTopics */
 
 /* CreateTopicsRequest.Topics[].Assignments[] (CreatableReplicaAssignment) v2-7. */
@@ -27,7 +12,7 @@ creatable_replica_assignment_io(kw_io *io, int16_t ver, void *p)
     kw_creatable_replica_assignment *m = p;
     kw_io_i32(io, "PartitionIndex", &m->partition_index);
     kw_io_array(io, "BrokerIds", &m->broker_ids, &m->n_broker_ids, sizeof(*m->broker_ids),
-                i32_elem_io, ver);
+                kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -162,7 +147,7 @@ delete_topics_req_io(kw_io *io, int16_t ver, void *p)
                     delete_topic_state_io, ver);
     if (ver <= 5)
         kw_io_array(io, "TopicNames", &m->topic_names, &m->n_topic_names, sizeof(*m->topic_names),
-                    str_elem_io, ver);
+                    kw_io_elem_str, ver);
     kw_io_i32(io, "TimeoutMs", &m->timeout_ms);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
@@ -212,7 +197,7 @@ create_partitions_assignment_io(kw_io *io, int16_t ver, void *p)
 {
     kw_create_partitions_assignment *m = p;
     kw_io_array(io, "BrokerIds", &m->broker_ids, &m->n_broker_ids, sizeof(*m->broker_ids),
-                i32_elem_io, ver);
+                kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -287,7 +272,7 @@ describe_configs_resource_io(kw_io *io, int16_t ver, void *p)
     kw_io_i8(io, "ResourceType", &m->resource_type);
     kw_io_str(io, "ResourceName", &m->resource_name);
     kw_io_array(io, "ConfigurationKeys", &m->configuration_keys, &m->n_configuration_keys,
-                sizeof(*m->configuration_keys), str_elem_io, ver);
+                sizeof(*m->configuration_keys), kw_io_elem_str, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }

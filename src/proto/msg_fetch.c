@@ -6,13 +6,6 @@
 #include "msgtab.h"
 
 /* Element walk of a primitive []int32. */
-static void
-i32_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_i32(io, NULL, p);
-}
-
 static bool
 uuid_is_zero(const kw_uuid *u)
 {
@@ -98,7 +91,7 @@ fetch_forgotten_topic_io(kw_io *io, int16_t ver, void *p)
     if (ver >= 13)
         kw_io_uuid(io, "TopicId", &m->topic_id);
     kw_io_array(io, "Partitions", &m->partitions, &m->n_partitions, sizeof(*m->partitions),
-                i32_elem_io, ver);
+                kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }

@@ -4,21 +4,6 @@
 #include "kwire/proto.h"
 #include "msgtab.h"
 
-/* Element walks of primitive arrays. */
-static void
-i32_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_i32(io, NULL, p);
-}
-
-static void
-str_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_str(io, NULL, p);
-}
-
 /* ---------------------------------------------------------------- Heartbeat */
 
 /* HeartbeatRequest v0-4. */
@@ -62,7 +47,7 @@ find_coordinator_req_io(kw_io *io, int16_t ver, void *p)
         kw_io_i8(io, "KeyType", &m->key_type);
     if (ver >= 4)
         kw_io_array(io, "CoordinatorKeys", &m->coordinator_keys, &m->n_coordinator_keys,
-                    sizeof(*m->coordinator_keys), str_elem_io, ver);
+                    sizeof(*m->coordinator_keys), kw_io_elem_str, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -315,7 +300,7 @@ consumer_protocol_topic_partition_io(kw_io *io, int16_t ver, void *p)
     kw_consumer_protocol_topic_partition *m = p;
     kw_io_str(io, "Topic", &m->topic);
     kw_io_array(io, "Partitions", &m->partitions, &m->n_partitions, sizeof(*m->partitions),
-                i32_elem_io, ver);
+                kw_io_elem_i32, ver);
 }
 
 /* Whether a lenient decode has reached the end of the data where an optional trailing field
@@ -331,7 +316,7 @@ lenient_end(const kw_io *io, bool lenient)
 static void
 subscription_fields(kw_io *io, int16_t ver, kw_consumer_protocol_subscription *m, bool lenient)
 {
-    kw_io_array(io, "Topics", &m->topics, &m->n_topics, sizeof(*m->topics), str_elem_io, ver);
+    kw_io_array(io, "Topics", &m->topics, &m->n_topics, sizeof(*m->topics), kw_io_elem_str, ver);
     kw_io_bytes(io, "UserData", &m->user_data);
     if (ver >= 1 && !lenient_end(io, lenient))
         kw_io_array(io, "OwnedPartitions", &m->owned_partitions, &m->n_owned_partitions,

@@ -2,21 +2,6 @@
 #include "kwire/proto.h"
 #include "msgtab.h"
 
-/* Element walks of primitive arrays. */
-static void
-i32_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_i32(io, NULL, p);
-}
-
-static void
-str_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_str(io, NULL, p);
-}
-
 /* ---------------------------------------------------------------- ConsumerGroupHeartbeat */
 
 /* ConsumerGroupHeartbeat{Request,Response} TopicPartitions v0-1. */
@@ -26,7 +11,7 @@ heartbeat_topic_partitions_io(kw_io *io, int16_t ver, void *p)
     kw_consumer_group_heartbeat_topic_partitions *m = p;
     kw_io_uuid(io, "TopicId", &m->topic_id);
     kw_io_array(io, "Partitions", &m->partitions, &m->n_partitions, sizeof(*m->partitions),
-                i32_elem_io, ver);
+                kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -43,7 +28,7 @@ heartbeat_req_io(kw_io *io, int16_t ver, void *p)
     kw_io_str(io, "RackId", &m->rack_id);
     kw_io_i32(io, "RebalanceTimeoutMs", &m->rebalance_timeout_ms);
     kw_io_array(io, "SubscribedTopicNames", &m->subscribed_topic_names,
-                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), str_elem_io, ver);
+                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), kw_io_elem_str, ver);
     if (ver >= 1)
         kw_io_str(io, "SubscribedTopicRegex", &m->subscribed_topic_regex);
     else if (kw_io_decoding(io))
@@ -90,7 +75,7 @@ static void
 describe_req_io(kw_io *io, int16_t ver, void *p)
 {
     kw_consumer_group_describe_req *m = p;
-    kw_io_array(io, "GroupIds", &m->group_ids, &m->n_group_ids, sizeof(*m->group_ids), str_elem_io,
+    kw_io_array(io, "GroupIds", &m->group_ids, &m->n_group_ids, sizeof(*m->group_ids), kw_io_elem_str,
                 ver);
     kw_io_bool(io, "IncludeAuthorizedOperations", &m->include_authorized_operations);
     if (io->flex)
@@ -105,7 +90,7 @@ describe_topic_partitions_io(kw_io *io, int16_t ver, void *p)
     kw_io_uuid(io, "TopicId", &m->topic_id);
     kw_io_str(io, "TopicName", &m->topic_name);
     kw_io_array(io, "Partitions", &m->partitions, &m->n_partitions, sizeof(*m->partitions),
-                i32_elem_io, ver);
+                kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -133,7 +118,7 @@ describe_member_io(kw_io *io, int16_t ver, void *p)
     kw_io_str(io, "ClientId", &m->client_id);
     kw_io_str(io, "ClientHost", &m->client_host);
     kw_io_array(io, "SubscribedTopicNames", &m->subscribed_topic_names,
-                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), str_elem_io, ver);
+                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), kw_io_elem_str, ver);
     kw_io_str(io, "SubscribedTopicRegex", &m->subscribed_topic_regex);
     kw_io_struct(io, "Assignment", &m->assignment, describe_assignment_io, ver);
     kw_io_struct(io, "TargetAssignment", &m->target_assignment, describe_assignment_io, ver);

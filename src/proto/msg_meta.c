@@ -2,21 +2,6 @@
 #include "kwire/proto.h"
 #include "msgtab.h"
 
-/* Element walks of primitive arrays. */
-static void
-i32_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_i32(io, NULL, p);
-}
-
-static void
-str_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_str(io, NULL, p);
-}
-
 /* ---------------------------------------------------------------- ApiVersions */
 
 /* ApiVersionsRequest v0-4. */
@@ -173,12 +158,12 @@ metadata_resp_partition_io(kw_io *io, int16_t ver, void *p)
     else if (kw_io_decoding(io))
         m->leader_epoch = -1;
     kw_io_array(io, "ReplicaNodes", &m->replica_nodes, &m->n_replica_nodes,
-                sizeof(*m->replica_nodes), i32_elem_io, ver);
-    kw_io_array(io, "IsrNodes", &m->isr_nodes, &m->n_isr_nodes, sizeof(*m->isr_nodes), i32_elem_io,
+                sizeof(*m->replica_nodes), kw_io_elem_i32, ver);
+    kw_io_array(io, "IsrNodes", &m->isr_nodes, &m->n_isr_nodes, sizeof(*m->isr_nodes), kw_io_elem_i32,
                 ver);
     if (ver >= 5)
         kw_io_array(io, "OfflineReplicas", &m->offline_replicas, &m->n_offline_replicas,
-                    sizeof(*m->offline_replicas), i32_elem_io, ver);
+                    sizeof(*m->offline_replicas), kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -305,7 +290,7 @@ sasl_handshake_resp_io(kw_io *io, int16_t ver, void *p)
     kw_sasl_handshake_resp *m = p;
     kw_io_i16(io, "ErrorCode", &m->error_code);
     kw_io_array(io, "Mechanisms", &m->mechanisms, &m->n_mechanisms, sizeof(*m->mechanisms),
-                str_elem_io, ver);
+                kw_io_elem_str, ver);
 }
 
 /* ---------------------------------------------------------------- SaslAuthenticate */

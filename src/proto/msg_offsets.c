@@ -3,21 +3,6 @@
 #include "kwire/proto.h"
 #include "msgtab.h"
 
-/* Element walks of primitive arrays. */
-static void
-i32_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_i32(io, NULL, p);
-}
-
-static void
-str_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_str(io, NULL, p);
-}
-
 /* ---------------------------------------------------------------- OffsetCommit */
 
 /* OffsetCommitRequest.Topics[].Partitions[] v2-10. */
@@ -129,7 +114,7 @@ offset_fetch_req_topic_io(kw_io *io, int16_t ver, void *p)
     kw_offset_fetch_req_topic *m = p;
     kw_io_str(io, "Name", &m->name);
     kw_io_array(io, "PartitionIndexes", &m->partition_indexes, &m->n_partition_indexes,
-                sizeof(*m->partition_indexes), i32_elem_io, ver);
+                sizeof(*m->partition_indexes), kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -145,7 +130,7 @@ offset_fetch_req_group_topic_io(kw_io *io, int16_t ver, void *p)
     if (ver >= 10)
         kw_io_uuid(io, "TopicId", &m->topic_id);
     kw_io_array(io, "PartitionIndexes", &m->partition_indexes, &m->n_partition_indexes,
-                sizeof(*m->partition_indexes), i32_elem_io, ver);
+                sizeof(*m->partition_indexes), kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -297,10 +282,10 @@ list_groups_req_io(kw_io *io, int16_t ver, void *p)
     kw_list_groups_req *m = p;
     if (ver >= 4)
         kw_io_array(io, "StatesFilter", &m->states_filter, &m->n_states_filter,
-                    sizeof(*m->states_filter), str_elem_io, ver);
+                    sizeof(*m->states_filter), kw_io_elem_str, ver);
     if (ver >= 5)
         kw_io_array(io, "TypesFilter", &m->types_filter, &m->n_types_filter,
-                    sizeof(*m->types_filter), str_elem_io, ver);
+                    sizeof(*m->types_filter), kw_io_elem_str, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }
@@ -347,7 +332,7 @@ static void
 describe_groups_req_io(kw_io *io, int16_t ver, void *p)
 {
     kw_describe_groups_req *m = p;
-    kw_io_array(io, "Groups", &m->groups, &m->n_groups, sizeof(*m->groups), str_elem_io, ver);
+    kw_io_array(io, "Groups", &m->groups, &m->n_groups, sizeof(*m->groups), kw_io_elem_str, ver);
     if (ver >= 3)
         kw_io_bool(io, "IncludeAuthorizedOperations", &m->include_authorized_operations);
     if (io->flex)

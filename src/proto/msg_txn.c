@@ -3,13 +3,6 @@
 #include "msgtab.h"
 
 /* Element walk of []int32. */
-static void
-i32_elem_io(kw_io *io, int16_t ver, void *p)
-{
-    (void)ver;
-    kw_io_i32(io, NULL, p);
-}
-
 /* ---------------------------------------------------------------- AddPartitionsToTxn */
 
 /* AddPartitionsToTxnTopic v0-5. */
@@ -19,7 +12,7 @@ add_partitions_to_txn_topic_io(kw_io *io, int16_t ver, void *p)
     kw_add_partitions_to_txn_topic *m = p;
     kw_io_str(io, "Name", &m->name);
     kw_io_array(io, "Partitions", &m->partitions, &m->n_partitions, sizeof(*m->partitions),
-                i32_elem_io, ver);
+                kw_io_elem_i32, ver);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
 }

@@ -3,6 +3,10 @@
 # the installed headers and `pkg-config kwire`, both shared and static, then runs both.
 set -eu
 build=$1
+if [ "${2:-none}" != "none" ]; then
+    echo "SKIP: a sanitizer build ($2) installs libraries that need the sanitizer runtime"
+    exit 77
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 DESTDIR="$tmp/root" meson install -C "$build" --quiet >/dev/null

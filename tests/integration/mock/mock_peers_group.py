@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+"""kwire-mock's group coordinator checked by clients nobody here wrote.
+
+Starts the standalone broker (`kwire mock --brokers 3`), reads the bootstrap list from its
+first line, and runs:
+
+  kcat (librdkafka) -G: two balanced consumers in one group (FindCoordinator, JoinGroup with
+  MEMBER_ID_REQUIRED, SyncGroup with the leader's range assignment, Heartbeat, OffsetFetch,
+  OffsetCommit, LeaveGroup); messages are produced once both members hold an assignment, and
+  every message must be consumed exactly once across the two, each consumer owning a share of
+  the partitions; the offsets they commit on close must be the log end of every partition, read
+  back with kafka-python's KafkaConsumer.committed (OffsetFetch);
+  kafka-python: a subscribed group consumer that consumes part of a topic, commits, closes, and
+  a second consumer of the group resuming exactly where the first stopped; the admin client
+  listing (ListGroups on every broker) and describing (DescribeGroups) the groups.
+
+The group membership is observed through kafka-python's admin client (DescribeGroups), so no
+sleep stands in for synchronisation. Every process started is killed at the end, even when a
+check fails. A missing client is a visible skip; both missing is exit 77 (meson's "skipped").
+
+Usage: mock_peers_group.py path/to/kwire
+"""
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+KWIRE = sys.argv[1] if len(sys.argv) > 1 else "kwire"
+DEADLINE = 120  # seconds for any one wait: generous for a loaded 2-core machine
+FAILURES = []
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def check(cond, what):
+    log(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        FAILURES.append(what)
+    return cond
+
+
+class Proc:
+    """A child process whose stdout goes to a temporary file; always killed in the end."""
+
+    def __init__(self, args, stdin=None):
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=self.err,
+                                     stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                     text=True)
+
+    def lines(self):
+        self.out.seek(0)
+        return self.out.read().splitlines()
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class Mock:
+    """One `kwire mock` process."""
+
+    def __init__(self, *args):
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([KWIRE, "mock", "-v", *args], stdout=subprocess.PIPE,
+                                     stderr=self.err, text=True)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        self.bootstrap = self.proc.stdout.readline().strip() if ready else ""
+        if not self.bootstrap:
+            self.kill()
+            raise RuntimeError("kwire mock printed no bootstrap list: " + self.stderr())
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def wait_for(what, cond):
+    """Polls cond() until it is true or the deadline passes; returns its last value."""
+    end = time.time() + DEADLINE
+    while True:
+        v = cond()
+        if v or time.time() > end:
+            if not v:
+                log("  gave up waiting for " + what)
+            return v
+        time.sleep(0.2)
+
+
+def admin(bs):
+    from kafka.admin import KafkaAdminClient
+    return KafkaAdminClient(bootstrap_servers=bs.split(","), request_timeout_ms=30000)
+
+
+def describe(adm, group):
+    """(state, number of members) of a group through DescribeGroups."""
+    try:
+        d = adm.describe_consumer_groups([group])[0]
+        return d.state, len(d.members)
+    except Exception as e:  # the group may not exist yet: keep polling
+        log("  describe_consumer_groups: %s" % e)
+        return None, 0
+
+
+def committed(bs, group, topic, parts):
+    from kafka import KafkaConsumer, TopicPartition
+    c = KafkaConsumer(bootstrap_servers=bs.split(","), group_id=group, enable_auto_commit=False)
+    try:
+        return {p: c.committed(TopicPartition(topic, p)) for p in range(parts)}
+    finally:
+        c.close()
+
+
+def end_offsets(bs, topic, parts):
+    from kafka import KafkaConsumer, TopicPartition
+    c = KafkaConsumer(bootstrap_servers=bs.split(","), group_id=None)
+    try:
+        tps = [TopicPartition(topic, p) for p in range(parts)]
+        return {tp.partition: o for tp, o in c.end_offsets(tps).items()}
+    finally:
+        c.close()
+
+
+# ------------------------------------------------------------------------------ kcat -G
+
+def kcat_group(mock, have_kp):
+    bs, topic, group, parts, n = mock.bootstrap, "kcat-grp", "kcat-group", 4, 400
+    if have_kp:
+        from kafka.admin import NewTopic
+        adm = admin(bs)
+        adm.create_topics([NewTopic(topic, num_partitions=parts, replication_factor=1)])
+    consumers = []
+    try:
+        for _ in range(2):
+            consumers.append(Proc(["kcat", "-b", bs, "-G", group, "-o", "beginning", "-q", "-u",
+                                   "-f", "%p|%o|%k|%s\\n", "-X", "session.timeout.ms=10000",
+                                   "-X", "check.crcs=true", topic]))
+        if have_kp:
+            ok = wait_for("two members in a Stable group",
+                          lambda: describe(adm, group) == ("Stable", 2))
+            check(ok, "kcat -G: two consumers form a Stable group of 2 (kafka-python "
+                      "DescribeGroups)")
+        else:
+            # Without kafka-python nothing observes the group: the initial rebalance delay of
+            # the broker (3 s, extended while members arrive) plus the join is waited out.
+            time.sleep(8)
+        sent = ["key-%03d:value %d %s" % (i, i, "y" * (i % 13)) for i in range(n)]
+        r = subprocess.run(["kcat", "-P", "-b", bs, "-t", topic, "-K", ":"],
+                           input="".join(s + "\n" for s in sent).encode(), capture_output=True,
+                           timeout=DEADLINE)
+        check(r.returncode == 0, "kcat: produce %d keyed messages" % n)
+        wait_for("all messages consumed",
+                 lambda: sum(len(c.lines()) for c in consumers) >= n)
+    finally:
+        status = [c.stop() for c in consumers]
+    got = [[l.split("|", 2) for l in c.lines()] for c in consumers]
+    check(all(s == 0 for s in status), "kcat -G: both consumers stop cleanly on SIGTERM (%r)"
+          % status)
+    pairs = [("%s:%s" % tuple(x[2].split("|", 1))) for g in got for x in g]
+    check(sorted(pairs) == sorted(sent) and len(pairs) == n,
+          "kcat -G: every message consumed exactly once across the two consumers")
+    shares = [set(int(x[0]) for x in g) for g in got]
+    check(all(shares) and not (shares[0] & shares[1]) and len(shares[0] | shares[1]) == parts,
+          "kcat -G: each consumer owns a share of the partitions (%s)" % shares)
+    if have_kp:
+        ends = end_offsets(bs, topic, parts)
+        com = wait_for("the final commits", lambda: (lambda c: c if c == ends else None)(
+            committed(bs, group, topic, parts)))
+        check(com == ends, "kcat -G: committed offsets are the log end of every partition "
+                           "(kafka-python committed: %s, end %s)" % (com, ends))
+        state = describe(adm, group)
+        check(state == ("Empty", 0), "kcat -G: the group is Empty after both left (%s)"
+              % (state,))
+        adm.close()
+    for c in consumers:
+        err = c.stderr().strip()
+        if err:
+            log("  kcat stderr: " + err[-500:])
+
+
+# ------------------------------------------------------------------------------ kafka-python
+
+def python_group(mock):
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic
+    bs, topic, group, parts, n, first = mock.bootstrap, "py-grp", "py-group", 3, 150, 60
+    adm = admin(bs)
+    adm.create_topics([NewTopic(topic, num_partitions=parts, replication_factor=1)])
+    p = KafkaProducer(bootstrap_servers=bs.split(","), linger_ms=5)
+    futures = [p.send(topic, key=b"k%d" % i, value=b"value-%d" % i) for i in range(n)]
+    p.flush(60)
+    sent = {(md.partition, md.offset) for md in (f.get(timeout=60) for f in futures)}
+    p.close()
+
+    def consumer():
+        return KafkaConsumer(topic, bootstrap_servers=bs.split(","), group_id=group,
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             session_timeout_ms=10000, consumer_timeout_ms=10000)
+
+    c = consumer()
+    got1 = []
+    for m in c:
+        got1.append((m.partition, m.offset))
+        if len(got1) == first:
+            break
+    # Commit exactly what was consumed (the next offset per partition), then stop.
+    nxt = {}
+    for part, off in got1:
+        nxt[part] = max(nxt.get(part, 0), off + 1)
+    from kafka.structs import OffsetAndMetadata
+    c.commit({TopicPartition(topic, q): OffsetAndMetadata(o, "") for q, o in nxt.items()})
+    check(len(c.assignment()) == parts, "kafka-python: the lone group member is assigned all "
+                                        "%d partitions" % parts)
+    state = describe(adm, group)
+    check(state == ("Stable", 1), "kafka-python: DescribeGroups shows the Stable group of 1 (%s)"
+          % (state,))
+    c.close()
+    com = committed(bs, group, topic, parts)
+    check(com == {q: nxt.get(q) for q in range(parts)},
+          "kafka-python: committed offsets read back, none where nothing was consumed (%s)"
+          % com)
+    listed = set(g for g, _ in adm.list_consumer_groups())
+    check(group in listed and "kcat-group" in listed,
+          "kafka-python admin: list_consumer_groups finds the groups on their coordinators")
+    # A new consumer of the group resumes where the first one committed.
+    c = consumer()
+    got2 = [(m.partition, m.offset) for m in c]
+    c.close()
+    check(len(got1) == first and not (set(got1) & set(got2)) and set(got1) | set(got2) == sent,
+          "kafka-python: the restarted consumer resumes from the committed offsets (%d + %d "
+          "of %d)" % (len(got1), len(got2), n))
+    adm.close()
+
+
+def main():
+    have_kcat = shutil.which("kcat") is not None
+    try:
+        import kafka  # noqa: F401
+        have_kp = True
+    except ImportError:
+        have_kp = False
+    if not have_kcat:
+        log("SKIP kcat -G checks: kcat is not installed (apt-get install kcat)")
+    if not have_kp:
+        log("SKIP kafka-python group checks: python3-kafka is not installed for %s"
+            % sys.executable)
+    if not have_kcat and not have_kp:
+        return 77
+    mock = Mock("--brokers", "3")
+    try:
+        if have_kcat:
+            kcat_group(mock, have_kp)
+        if have_kp:
+            python_group(mock)
+    except Exception as e:  # a client crash is a failure with its reason, not a hang
+        check(False, "peer run raised %s: %s" % (type(e).__name__, e))
+    finally:
+        status = mock.stop()
+        check(status == 0, "kwire mock stops on SIGTERM with status 0 (got %r)" % status)
+        if FAILURES:
+            log("---- kwire mock stderr (tail) ----\n" + mock.stderr()[-4000:])
+    if FAILURES:
+        log("%d check(s) failed" % len(FAILURES))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
