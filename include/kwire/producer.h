@@ -96,11 +96,11 @@ KW_API void kw_message_init(kw_message *m);
 /** The outcome of one record. Pointers are valid only during the callback. */
 typedef struct kw_delivery {
     const char *topic;
-    int32_t partition; /**< -1 if it failed before a partition was chosen */
-    int64_t offset;    /**< its offset; -1 on error, with acks=0, or when a retry found it
-                            already written (DUPLICATE_SEQUENCE_NUMBER, offset not returned) */
-    int64_t timestamp; /**< its CreateTime, or the broker's time for LogAppendTime topics */
-    kw_err err;        /**< KW_ERR_OK: written (acknowledged as `acks` asks) */
+    int32_t partition;      /**< -1 if it failed before a partition was chosen */
+    int64_t offset;         /**< its offset; -1 on error, with acks=0, or when a retry found it
+                                 already written (DUPLICATE_SEQUENCE_NUMBER, offset not returned) */
+    int64_t timestamp;      /**< its CreateTime, or the broker's time for LogAppendTime topics */
+    kw_err err;             /**< KW_ERR_OK: written (acknowledged as `acks` asks) */
     const kw_error *detail; /**< why it failed (broker_code for KW_ERR_BROKER); never NULL */
     void *opaque;
 } kw_delivery;
@@ -184,7 +184,8 @@ KW_API kw_err kw_producer_send_zc(kw_producer *p, const kw_message *m, kw_free_f
  *        for all their delivery reports.
  *
  * With timeout_ms 0 it only starts sending and returns: the daemon keeps stepping its loop
- * and watches kw_producer_outstanding(). With a timeout it waits: stepping the loop itself
+ * and watches kw_producer_outstanding(). A negative timeout waits as long as it takes (each
+ * record ends by delivery.timeout.ms anyway). With a timeout it waits: stepping the loop itself
  * when no kwire thread runs (so reports fire inside this call), or sleeping until the kwire
  * thread has reported everything.
  * @return KW_ERR_OK (nothing outstanding); KW_ERR_TIMED_OUT (records are still outstanding,
@@ -194,9 +195,10 @@ KW_API kw_err kw_producer_send_zc(kw_producer *p, const kw_message *m, kw_free_f
 KW_API kw_err kw_producer_flush(kw_producer *p, int timeout_ms, kw_error *err);
 
 /** Purge flags. */
-#define KW_PURGE_QUEUED   0x1u /**< records not yet sent (or waiting to be sent again) */
-#define KW_PURGE_INFLIGHT 0x2u /**< records in requests awaiting a response: they may still be
-                                    written by the broker, but are reported as canceled */
+#define KW_PURGE_QUEUED 0x1u /**< records not yet sent (or waiting to be sent again) */
+#define KW_PURGE_INFLIGHT                                                                          \
+    0x2u /**< records in requests awaiting a response: they may still be                           \
+              written by the broker, but are reported as canceled */
 
 /**
  * @brief Drop records: each is reported with KW_ERR_CANCELED in a later step. With the
@@ -223,17 +225,17 @@ KW_API bool kw_producer_fatal(kw_producer *p, kw_error *out);
 
 /** Counters since the producer was created. */
 typedef struct kw_producer_stats {
-    uint64_t sent;      /**< records accepted by kw_producer_send(_zc) */
-    uint64_t delivered; /**< reports with KW_ERR_OK */
-    uint64_t failed;    /**< reports with an error (canceled ones included) */
-    uint64_t batches;   /**< batches sent, retries included */
-    uint64_t requests;  /**< Produce requests sent */
-    uint64_t retries;   /**< batches queued again after a retriable error */
+    uint64_t sent;        /**< records accepted by kw_producer_send(_zc) */
+    uint64_t delivered;   /**< reports with KW_ERR_OK */
+    uint64_t failed;      /**< reports with an error (canceled ones included) */
+    uint64_t batches;     /**< batches sent, retries included */
+    uint64_t requests;    /**< Produce requests sent */
+    uint64_t retries;     /**< batches queued again after a retriable error */
     uint64_t epoch_bumps; /**< new producer epochs or ids after the first */
     int64_t producer_id;  /**< -1 when not idempotent or not yet known */
     int16_t producer_epoch;
-    size_t outstanding;   /**< records not yet reported */
-    size_t memory;        /**< bytes counted against buffer.memory */
+    size_t outstanding; /**< records not yet reported */
+    size_t memory;      /**< bytes counted against buffer.memory */
 } kw_producer_stats;
 
 /** @brief Read the counters. */

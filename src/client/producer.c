@@ -196,8 +196,8 @@ kwi_prod_reports(kw_producer *p)
 }
 
 void
-kwi_prod_report_one(kw_producer *p, const char *topic, int32_t partition, void *opaque,
-                    int64_t ts, kw_err err, const kw_error *detail)
+kwi_prod_report_one(kw_producer *p, const char *topic, int32_t partition, void *opaque, int64_t ts,
+                    kw_err err, const kw_error *detail)
 {
     kw_delivery d;
     memset(&d, 0, sizeof(d));
@@ -353,6 +353,7 @@ kw_producer_free(kw_producer *p)
         return;
     kw_client *c = p->c;
     pthread_mutex_lock(&c->lock);
+    p->closing = true; /* nothing is scheduled from here on */
     kw_error d;
     kw_error_init(&d);
     kw_error_set(&d, KW_ERR_CANCELED, "the producer was freed");
@@ -387,8 +388,8 @@ topic_name_ok(const char *s, size_t *len)
     size_t n = 0;
     for (; s[n]; n++) {
         char ch = s[n];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '_' || ch == '-';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
         if (!ok || n >= 249)
             return false;
     }
@@ -412,11 +413,11 @@ check_message(const kw_message *m, size_t *tlen, kw_error *err)
                             "a topic name has 1-249 characters of [a-zA-Z0-9._-] (and is not "
                             "\".\" or \"..\")");
     if (m->partition < KW_PARTITION_ANY)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "partition %d is negative",
-                            (int)m->partition);
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "partition %d is negative", (int)m->partition);
     if (!slice_ok(m->key) || !slice_ok(m->value))
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "a key or value length below -1, or a "
-                                                     "length without data");
+        return kw_error_set(err, KW_ERR_INVALID_ARG,
+                            "a key or value length below -1, or a "
+                            "length without data");
     if (m->n_headers < 0 || (m->n_headers > 0 && !m->headers))
         return kw_error_set(err, KW_ERR_INVALID_ARG, "bad header count");
     for (int32_t i = 0; i < m->n_headers; i++)
@@ -435,13 +436,13 @@ static kw_err
 place(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, bool zc, kw_free_fn fn,
       void *fud, size_t mem, size_t rsize, kw_error *err)
 {
-    int32_t n = t->n_pend == 0 ? kwi_acc_topic_md(p, t) : -1;
+    int32_t n = t->n_pend == 0 && !t->placing ? kwi_acc_topic_md(p, t) : -1;
     if (n <= 0)
         return kwi_acc_pend(p, t, m, ts, zc, fn, fud, mem, err);
     int32_t part = m->partition;
     if (part >= n)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "topic %s has %d partitions, not %d",
-                            t->name, (int)n, (int)part + 1);
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "topic %s has %d partitions, not %d", t->name,
+                            (int)n, (int)part + 1);
     bool sticky = part == KW_PARTITION_ANY && m->key.len < 0 && !p->o.partitioner;
     if (part == KW_PARTITION_ANY && (part = kwi_prod_partition(p, t, n, m->key, err)) < 0)
         return err ? err->code : KW_ERR_INVALID_ARG;
@@ -464,8 +465,8 @@ send_one(kw_producer *p, const kw_message *m, bool zc, kw_free_fn fn, void *fud,
     if (e != KW_ERR_OK)
         return e;
     size_t body;
-    size_t rsize = kwi_batch_record_size(0, 0, m->key, m->value.len, m->headers, m->n_headers,
-                                         &body);
+    size_t rsize =
+        kwi_batch_record_size(0, 0, m->key, m->value.len, m->headers, m->n_headers, &body);
     if (rsize == 0)
         return kw_error_set(err, KW_ERR_TOO_LARGE, "the record exceeds 2 GiB");
     /* Java's check: the record with its batch and request framing must fit a request. */
@@ -546,8 +547,9 @@ kw_producer_flush(kw_producer *p, int timeout_ms, kw_error *err)
         size_t n = p->outstanding;
         pthread_mutex_unlock(&c->lock);
         if (timeout_ms != 0)
-            return kw_error_set(err, KW_ERR_STATE, "kw_producer_flush with a timeout from a "
-                                                   "callback would deadlock");
+            return kw_error_set(err, KW_ERR_STATE,
+                                "kw_producer_flush with a timeout from a "
+                                "callback would deadlock");
         return kw_error_set(err, KW_ERR_TIMED_OUT, "%zu records outstanding", n);
     }
     struct timespec end;

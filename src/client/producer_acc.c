@@ -199,7 +199,10 @@ kwi_acc_batch_free(kw_producer *p, kwi_pbatch *b)
         if (b->refs[i].fn)
             b->refs[i].fn((void *)b->refs[i].ptr, b->refs[i].ud);
     kwi_prod_release(p, b->mem, 0);
-    if (p->n_pool < 64 && !p->closing) {
+    /* Batches are kept for reuse, unless one grew far past batch.size (a large record): its
+     * buffer would stay allocated outside buffer.memory. */
+    size_t cap = (size_t)(b->rec.end - b->rec.base) + (size_t)(b->z.end - b->z.base);
+    if (p->n_pool < 64 && !p->closing && cap <= 2 * (size_t)p->batch_size + 4096) {
         b->next = p->pool;
         p->pool = b;
         p->n_pool++;
@@ -253,16 +256,13 @@ void
 kwi_acc_requeue(kw_producer *p, kwi_pbatch *b)
 {
     kwi_ptp *tp = b->tp;
-    kwi_pbatch **pp = &tp->head, *prev = NULL;
-    while (*pp && (*pp)->order < b->order) {
-        prev = *pp;
+    kwi_pbatch **pp = &tp->head;
+    while (*pp && (*pp)->order < b->order)
         pp = &(*pp)->next;
-    }
     b->next = *pp;
     *pp = b;
     if (!b->next)
         tp->tail = b;
-    (void)prev;
     tp->n_queued++;
     kwi_acc_activate(p, tp);
 }
@@ -280,8 +280,8 @@ fits(const kw_producer *p, const kwi_pbatch *b, size_t size)
 }
 
 kw_err
-kwi_acc_append(kw_producer *p, kwi_ptp *tp, const kw_message *m, int64_t ts, bool zc,
-               kw_free_fn fn, void *fud, size_t mem, kw_error *err)
+kwi_acc_append(kw_producer *p, kwi_ptp *tp, const kw_message *m, int64_t ts, bool zc, kw_free_fn fn,
+               void *fud, size_t mem, kw_error *err)
 {
     kw_slice value = m->value;
     size_t body;
@@ -332,8 +332,8 @@ kwi_acc_append(kw_producer *p, kwi_ptp *tp, const kw_message *m, int64_t ts, boo
 #define PEND_ALIGN 8
 
 kw_err
-kwi_acc_pend(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, bool zc,
-             kw_free_fn fn, void *fud, size_t mem, kw_error *err)
+kwi_acc_pend(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, bool zc, kw_free_fn fn,
+             void *fud, size_t mem, kw_error *err)
 {
     size_t size = sizeof(kwi_pend) + (m->key.len > 0 ? (size_t)m->key.len : 0);
     if (!zc && m->value.len > 0)
@@ -459,9 +459,9 @@ pend_place(kw_producer *p, kwi_ptopic *t, int32_t n_parts, const kwi_pend *h)
         e = kwi_acc_append(p, tp, &m, h->ts, h->zc, h->fn, h->fud, h->mem, &err);
     if (!e && m.partition == KW_PARTITION_ANY && m.key.len < 0 && !p->o.partitioner) {
         size_t body;
-        kwi_prod_sticky_update(p, t, part,
-                               kwi_batch_record_size(0, 0, m.key, m.value.len, m.headers,
-                                                     m.n_headers, &body));
+        kwi_prod_sticky_update(
+            p, t, part,
+            kwi_batch_record_size(0, 0, m.key, m.value.len, m.headers, m.n_headers, &body));
     }
     if (hdrs != small)
         kwi_prod_free_mem(p, hdrs, hsz);
@@ -480,24 +480,65 @@ topic_error_fatal(int16_t code)
            !kw_broker_err_retriable(code);
 }
 
+/* Puts what is left of the walked pending buffer `old` (from `off`) back in front of the
+ * records sent while it was walked (a delivery report may send). */
+static void
+pend_merge(kw_producer *p, kwi_ptopic *t, kw_wr *old, size_t off, size_t left_n)
+{
+    size_t left = kw_wr_len(old) - off;
+    if (left == 0) {
+        kw_wr_fini(old);
+        return;
+    }
+    memmove(old->base, old->base + off, left);
+    old->p = old->base + left;
+    size_t fresh = kw_wr_len(&t->pend), fresh_n = t->n_pend;
+    if (fresh > 0)
+        kw_wr_raw(old, t->pend.base, fresh);
+    if (kw_wr_finish(old) != KW_ERR_OK) {
+        /* No memory to keep both: the newer records fail, the order of the rest holds. */
+        old->err = KW_ERR_OK;
+        old->p = old->base + left;
+        kw_error d;
+        kw_error_init(&d);
+        kw_error_set(&d, KW_ERR_NOMEM, "out of memory while %s waited for metadata", t->name);
+        for (size_t o = 0; o < fresh;) {
+            const kwi_pend *h = (const kwi_pend *)(t->pend.base + o);
+            o += h->size;
+            pend_fail(p, t, h, KW_ERR_NOMEM, &d);
+        }
+        fresh_n = 0;
+    }
+    kw_wr_fini(&t->pend);
+    t->pend = *old;
+    t->n_pend = left_n + fresh_n;
+}
+
 static int64_t
 pending_topic(kw_producer *p, kwi_ptopic *t, int64_t now)
 {
     int32_t n = kwi_acc_topic_md(p, t);
     kwi_md_topic *m = n > 0 ? NULL : kwi_md_topic_find(p->c, t->name, t->len);
     int16_t code = m ? m->error : 0;
-    size_t off = 0, end = kw_wr_len(&t->pend);
+    /* The buffer is walked detached: delivery reports fired on the way may send records of
+     * this topic, which queue in a fresh buffer behind these (t->placing keeps them there
+     * even once the topic is known, so they cannot overtake). */
+    kw_wr old = t->pend;
+    size_t left_n = t->n_pend, off = 0, end = kw_wr_len(&old);
+    kw_wr_init_dyn(&t->pend, p->a, SIZE_MAX / 2);
+    t->n_pend = 0;
+    t->placing = true;
     int64_t next = INT64_MAX;
     /* Records are placed (or failed) in order; a record that is not due yet stops the walk,
      * so what remains is a suffix. */
     while (off < end) {
-        const kwi_pend *h = (const kwi_pend *)(t->pend.base + off);
+        const kwi_pend *h = (const kwi_pend *)(old.base + off);
         if (t->purge_pend > 0) {
             kw_error d;
             kw_error_init(&d);
             kw_error_set(&d, KW_ERR_CANCELED, "purged before it was sent");
-            pend_fail(p, t, h, KW_ERR_CANCELED, &d);
             t->purge_pend--;
+            pend_fail(p, t, h, KW_ERR_CANCELED, &d);
         } else if (n > 0) {
             pend_place(p, t, n, h);
         } else if (topic_error_fatal(code)) {
@@ -519,18 +560,16 @@ pending_topic(kw_producer *p, kwi_ptopic *t, int64_t now)
             break;
         }
         off += h->size;
-        t->n_pend--;
+        left_n--;
     }
-    if (off == end) {
-        t->pend.p = t->pend.base;
-        t->n_pend = 0;
-    } else if (off > 0) {
-        memmove(t->pend.base, t->pend.base + off, end - off);
-        t->pend.p = t->pend.base + (end - off);
-    }
+    t->placing = false;
+    pend_merge(p, t, &old, off, left_n);
     t->want_md = t->n_pend > 0;
-    if (t->n_pend > 0)
+    if (t->n_pend > 0) {
         t->pend_since = ((const kwi_pend *)t->pend.base)->created_ms;
+        if (next == INT64_MAX)
+            next = 0; /* records sent meanwhile: another pass places them */
+    }
     return next;
 }
 

@@ -240,12 +240,12 @@ kwi_batch_write(const kwi_pbatch *b, kw_wr *w)
     size_t total = kw_wr_len(w) - start;
     uint8_t *h = w->base + start;
     int16_t attrs = (int16_t)(b->sealed ? b->codec : KW_CODEC_NONE);
-    put_be(h, 0, 8);                           /* base offset: the broker assigns it */
+    put_be(h, 0, 8); /* base offset: the broker assigns it */
     put_be(h + 8, total - KW_BATCH_LOG_OVERHEAD, 4);
-    put_be(h + 12, (uint32_t)-1, 4);           /* partition leader epoch */
-    h[16] = 2;                                 /* magic */
+    put_be(h + 12, (uint32_t)-1, 4); /* partition leader epoch */
+    h[16] = 2;                       /* magic */
     put_be(h + 21, (uint16_t)attrs, 2);
-    put_be(h + 23, (uint32_t)(b->n - 1), 4);   /* last offset delta */
+    put_be(h + 23, (uint32_t)(b->n - 1), 4); /* last offset delta */
     put_be(h + 27, (uint64_t)b->base_ts, 8);
     put_be(h + 35, (uint64_t)b->max_ts, 8);
     put_be(h + 43, (uint64_t)b->pid, 8);

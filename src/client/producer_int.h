@@ -27,22 +27,22 @@
 #include "kwire/producer.h"
 
 /* Broker error codes the producer acts on. */
-#define KWI_BE_NONE                  0
-#define KWI_BE_UNKNOWN_TOPIC         3
-#define KWI_BE_LEADER_NOT_AVAILABLE  5
-#define KWI_BE_NOT_LEADER            6
-#define KWI_BE_REQUEST_TIMED_OUT     7
-#define KWI_BE_MESSAGE_TOO_LARGE     10
-#define KWI_BE_NETWORK_EXCEPTION     13
+#define KWI_BE_NONE                   0
+#define KWI_BE_UNKNOWN_TOPIC          3
+#define KWI_BE_LEADER_NOT_AVAILABLE   5
+#define KWI_BE_NOT_LEADER             6
+#define KWI_BE_REQUEST_TIMED_OUT      7
+#define KWI_BE_MESSAGE_TOO_LARGE      10
+#define KWI_BE_NETWORK_EXCEPTION      13
 #define KWI_BE_NOT_ENOUGH_REPLICAS_AA 20
-#define KWI_BE_CLUSTER_AUTH          31
-#define KWI_BE_OUT_OF_ORDER          45
-#define KWI_BE_DUPLICATE_SEQ         46
-#define KWI_BE_INVALID_EPOCH         47
-#define KWI_BE_INVALID_PID_MAPPING   49
-#define KWI_BE_TXN_ID_AUTH           53
-#define KWI_BE_UNKNOWN_PRODUCER_ID   59
-#define KWI_BE_PRODUCER_FENCED       90
+#define KWI_BE_CLUSTER_AUTH           31
+#define KWI_BE_OUT_OF_ORDER           45
+#define KWI_BE_DUPLICATE_SEQ          46
+#define KWI_BE_INVALID_EPOCH          47
+#define KWI_BE_INVALID_PID_MAPPING    49
+#define KWI_BE_TXN_ID_AUTH            53
+#define KWI_BE_UNKNOWN_PRODUCER_ID    59
+#define KWI_BE_PRODUCER_FENCED        90
 
 #define KWI_API_INIT_PRODUCER_ID 22
 
@@ -74,8 +74,8 @@ struct kwi_pbatch {
     int32_t n, cap;
     kwi_pref *refs;
     int32_t n_refs, cap_refs;
-    size_t ref_bytes;   /* sum of the borrowed values' lengths */
-    int64_t base_ts;    /* the first record's timestamp: deltas count from it */
+    size_t ref_bytes; /* sum of the borrowed values' lengths */
+    int64_t base_ts;  /* the first record's timestamp: deltas count from it */
     int64_t max_ts;
     int64_t created_ms; /* loop clock: linger.ms and delivery.timeout.ms count from here */
     size_t mem;         /* bytes charged to buffer.memory */
@@ -126,7 +126,7 @@ typedef struct kwi_pend {
     int64_t ts;
     int64_t created_ms;
     void *opaque;
-    bool zc;               /* the value is borrowed (zc_ptr), not stored after the key */
+    bool zc; /* the value is borrowed (zc_ptr), not stored after the key */
     const uint8_t *zc_ptr;
     kw_free_fn fn;
     void *fud;
@@ -151,6 +151,7 @@ struct kwi_ptopic {
     int64_t pend_since; /* loop clock of the oldest */
     bool want_md;
     size_t purge_pend; /* this many of the oldest pending records were purged */
+    bool placing;      /* the pending records are being moved into batches */
     /* Available partitions for the partitioners, rebuilt when the cache changes. */
     int32_t *avail;
     int32_t n_avail, cap_avail;
@@ -215,7 +216,7 @@ struct kw_producer {
     kwi_ptopic **buckets;
     size_t n_buckets, n_topics;
 
-    kwi_ptp *active; /* partitions with queued batches */
+    kwi_ptp *active;                   /* partitions with queued batches */
     kwi_pbatch *done_head, *done_tail; /* reports due in the next step */
     kwi_pbatch *pool;                  /* free batches kept for reuse */
     int32_t n_pool;
@@ -225,13 +226,13 @@ struct kw_producer {
     size_t outstanding;
     kwi_preq *reqs; /* Produce requests in flight */
     int32_t reqs_in_flight;
-    int flushing;  /* blocking flushes in progress */
+    int flushing;   /* blocking flushes in progress */
     bool flush_all; /* a flush(0) asked for everything to go now */
     bool closing;
     bool in_run; /* the sender is running: kicks are not needed */
 
     kwi_timer *t_run;
-    int64_t next_run; /* deadline t_run is armed for (INT64_MAX = not armed) */
+    int64_t next_run;      /* deadline t_run is armed for (INT64_MAX = not armed) */
     struct kwi_kick *kick; /* submit entry for sends from outside the loop */
 
     kwi_md_wait *md; /* metadata call in flight, or NULL */
@@ -327,8 +328,8 @@ void kwi_acc_fini(kw_producer *p);
 size_t kwi_batch_record_size(int64_t ts_delta, int32_t off_delta, kw_slice key, int32_t val_len,
                              const kw_header *h, int32_t nh, size_t *body);
 /* Writes one record into b->rec; a borrowed value (zc) is recorded as a splice. */
-kw_err kwi_batch_add(kwi_pbatch *b, const kw_allocator *a, int64_t ts, kw_slice key,
-                     kw_slice value, bool zc, const kw_header *h, int32_t nh);
+kw_err kwi_batch_add(kwi_pbatch *b, const kw_allocator *a, int64_t ts, kw_slice key, kw_slice value,
+                     bool zc, const kw_header *h, int32_t nh);
 /* Bytes of the records area as it will be sent (before compression when not sealed). */
 size_t kwi_batch_area_size(const kwi_pbatch *b);
 /* Compresses the records area when a codec is set. `scratch` receives the spliced area. */

@@ -105,12 +105,12 @@ int32_t
 kwi_prod_partition(kw_producer *p, kwi_ptopic *t, int32_t n_parts, kw_slice key, kw_error *err)
 {
     if (p->o.partitioner) {
-        int32_t r = p->o.partitioner(t->name, key, n_parts, t->avail, t->n_avail,
-                                     p->o.partitioner_ud);
+        int32_t r =
+            p->o.partitioner(t->name, key, n_parts, t->avail, t->n_avail, p->o.partitioner_ud);
         if (r < 0 || r >= n_parts) {
             kw_error_set(err, KW_ERR_INVALID_ARG,
-                         "the partitioner chose partition %d of topic %s, which has %d",
-                         (int)r, t->name, (int)n_parts);
+                         "the partitioner chose partition %d of topic %s, which has %d", (int)r,
+                         t->name, (int)n_parts);
             return -1;
         }
         return r;

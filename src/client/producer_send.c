@@ -381,8 +381,8 @@ req_add(kw_producer *p, node_req *nr, kwi_pbatch *b)
         q->c = p->c;
         q->node = nr->node;
         q->acks = p->acks;
-        q->timeout_ms = (int32_t)(p->request_timeout_ms > INT32_MAX ? INT32_MAX
-                                                                      : p->request_timeout_ms);
+        q->timeout_ms =
+            (int32_t)(p->request_timeout_ms > INT32_MAX ? INT32_MAX : p->request_timeout_ms);
         q->txn_id = KW_SLICE_NULL;
         nr->q = q;
         nr->size = 64; /* header, acks, timeout, array counts */
@@ -451,12 +451,22 @@ send_req(kw_producer *p, kwi_preq *q)
     if (kwi_client_send(p->c, q->node, KWI_API_PRODUCE, NULL, &o, on_produce, q, &err) ==
         KW_ERR_OK)
         return;
-    /* Not sent (the broker left the metadata, out of memory): the batches try again. */
+    /* Not sent (the broker left the metadata, out of memory): the batches go back to their
+     * queues as if this had not happened, and the leader is looked up again. */
     unlink_req(p, q);
+    p->st.requests--;
+    p->st.batches -= (uint64_t)q->n;
     int64_t now = kwi_prod_now(p);
-    for (int32_t i = 0; i < q->n; i++)
-        batch_result(p, q->b[i], now, err.code == KW_ERR_NOT_FOUND ? KW_ERR_IO : err.code, &err,
-                     NULL, q->node);
+    for (int32_t i = 0; i < q->n; i++) {
+        kwi_pbatch *b = q->b[i];
+        b->in_req = false;
+        b->tp->in_flight--;
+        b->attempts--;
+        b->retry_at = now + p->backoff_ms;
+        b->last = err;
+        want_md(b->tp->t);
+        kwi_acc_requeue(p, b);
+    }
     q->n = 0;
     kwi_send_req_free(p->c, q);
 }
@@ -516,12 +526,16 @@ leader_req(kw_producer *p, round *r, kwi_ptp *tp, int64_t now, int64_t *at)
     kwi_conn_state st = kwi_conn_state_get(b->conn);
     if (st != KWI_CONN_READY) {
         kwi_conn_connect(b->conn);
-        *at = now + (st == KWI_CONN_BACKOFF || st == KWI_CONN_DOWN ? BACKOFF_POLL_MS
-                                                                    : CONNECT_POLL_MS);
+        *at = now +
+              (st == KWI_CONN_BACKOFF || st == KWI_CONN_DOWN ? BACKOFF_POLL_MS : CONNECT_POLL_MS);
         return NULL;
     }
     node_req *nr = round_node(p, r, leader);
-    if (!nr || nr->full)
+    if (!nr) {
+        *at = now + p->backoff_ms; /* out of memory: try again */
+        return NULL;
+    }
+    if (nr->full)
         return NULL;
     if (!nr->q && kwi_conn_in_flight(b->conn) + kwi_conn_queued(b->conn) >= p->max_in_flight)
         return NULL; /* a response will run the sender again */
@@ -556,12 +570,18 @@ drain_round(kw_producer *p, int64_t now, int64_t *wake)
             continue;
         kwi_pbatch *b = tp->head;
         kw_err e = kwi_batch_seal(b, p->a, &p->scratch, p->level);
+        if (e == KW_ERR_NOMEM) {
+            /* Out of memory while compressing: the batch waits and tries again. */
+            if (now + p->backoff_ms < *wake)
+                *wake = now + p->backoff_ms;
+            continue;
+        }
         if (e != KW_ERR_OK) {
             kwi_acc_pop(p, tp);
             kw_error d;
             kw_error_init(&d);
-            kw_error_set(&d, e, "%s [%d]: cannot compress the batch: %s", tp->t->name,
-                         (int)tp->id, kw_err_str(e));
+            kw_error_set(&d, e, "%s [%d]: cannot compress the batch: %s", tp->t->name, (int)tp->id,
+                         kw_err_str(e));
             if (b->base_seq >= 0)
                 kwi_idem_on_local_fail(p, b);
             kwi_prod_batch_done(p, b, e, &d, -1, -1);
@@ -572,8 +592,11 @@ drain_round(kw_producer *p, int64_t now, int64_t *wake)
             nr->full = true; /* the next round takes it */
             continue;
         }
-        if (!req_add(p, nr, b))
+        if (!req_add(p, nr, b)) {
+            if (now + p->backoff_ms < *wake) /* out of memory: try again */
+                *wake = now + p->backoff_ms;
             continue;
+        }
         nr->size += size;
         kwi_acc_pop(p, tp);
         kwi_idem_assign(p, b);

@@ -11,8 +11,9 @@
  * Files:
  *   group_coord.c        module state, coordinator placement, FindCoordinator, the group table,
  *                        small helpers (copied strings, arrays), the C API
- *   group_classic.c      the classic state machine: members, rebalances, timers, answers to
- *                        parked JoinGroup/SyncGroup requests
+ *   group_classic.c      the classic state machine: rebalances, join/sync/session timers
+ *   group_member.c       classic members, protocol selection, answers to parked
+ *                        JoinGroup/SyncGroup requests
  *   group_classic_api.c  the JoinGroup, SyncGroup, Heartbeat and LeaveGroup handlers
  *   group_consumer.c     ConsumerGroupHeartbeat: validation, members, epochs, timers
  *   group_assign.c       KIP-848 target assignments (through src/group's server assignors),
@@ -114,6 +115,7 @@ typedef struct kwi_cmember {
     bool is_new;       /* joined, no JoinGroup answer yet: expires by the new-member timeout */
     bool pending_sync; /* no SyncGroup yet for the current generation */
     bool pending;      /* MEMBER_ID_REQUIRED issued, waiting for the rejoin */
+    kw_slice vote;     /* scratch of kwi_cg_select_protocol: a name in protos */
     kwi_timer *session;
 } kwi_cmember;
 
@@ -168,7 +170,7 @@ struct kwi_grp {
      * protocols are stored, so that completing a join from a timer never allocates. */
     char *pname;
     int32_t pname_len, pname_cap;
-    kwi_cmember **cm;       /* members in join order */
+    kwi_cmember **cm; /* members in join order */
     int32_t n_cm, cap_cm;
     kwi_cmember **pend; /* MEMBER_ID_REQUIRED members */
     int32_t n_pend, cap_pend;
@@ -279,8 +281,17 @@ void kwi_cm_answer_join(kwi_cmember *mem, int16_t err, bool skip_assignment);
 /* Answers with the current generation but a given Leader, with or without the members. */
 void kwi_cm_answer_join_as(kwi_cmember *mem, kw_slice leader, bool with_members, bool skip);
 void kwi_cm_answer_sync(kwi_cmember *mem, int16_t err);
-/* Restarts the member's session timer. */
+/* Restarts the member's session timer (kwi_cm_arm_session: for `ms`). */
 void kwi_cm_touch(kwi_cmember *mem);
+void kwi_cm_arm_session(kwi_cmember *mem, int32_t ms);
+/* The member's session timer fired (group_classic.c). */
+void kwi_cg_on_session(kwi_reactor *r, kwi_timer *t, void *ud);
+/* Replaces the member's assignment bytes (taken over; NULL/0 clears). */
+void kwi_cm_set_assignment(kwi_cmember *mem, uint8_t *bytes, int32_t len);
+/* Answers every member awaiting a SyncGroup (ClassicGroup propagateAssignment). */
+void kwi_cg_propagate(kwi_grp *g, int16_t err);
+/* Stores the selected protocol name (the buffer was reserved by kwi_cm_update). */
+void kwi_cg_set_pname(kwi_grp *g, kw_slice name);
 void kwi_cg_prepare_rebalance(kwi_grp *g);
 void kwi_cg_maybe_complete_join(kwi_grp *g);
 /* STABLE, COMPLETING and EMPTY rebalance; PREPARING checks whether the join can complete. */
@@ -289,7 +300,7 @@ void kwi_cg_rebalance_or_complete(kwi_grp *g);
 kw_err kwi_cg_set_assignment(kwi_grp *g, const kw_sync_group_req *rq);
 void kwi_cg_sync_received(kwi_grp *g, kwi_cmember *mem);
 /* The protocol the group would choose now (no members: null slice). */
-kw_slice kwi_cg_select_protocol(const kwi_grp *g);
+kw_slice kwi_cg_select_protocol(kwi_grp *g);
 /* The group's selected protocol name (null slice when none). */
 kw_slice kwi_cg_pname(const kwi_grp *g);
 /* Timer callbacks of the group's join and sync timers (created in group_coord.c). */
@@ -325,10 +336,10 @@ bool kwi_mtps_equal(const kwi_mtps *a, const kwi_mtps *b);
 kw_err kwi_mtps_copy(kw_mock *m, kwi_mtps *dst, const kwi_mtps *src);
 /* A request's TopicPartitions as a set (duplicates dropped). */
 kw_err kwi_mtps_from_req(kw_mock *m, kwi_mtps *dst,
-                          const kw_consumer_group_heartbeat_topic_partitions *tp, int32_t n);
+                         const kw_consumer_group_heartbeat_topic_partitions *tp, int32_t n);
 /* The set as response TopicPartitions (arrays from the request's response arena). */
 kw_err kwi_mtps_to_resp(kwi_mock_req *req, const kwi_mtps *s,
-                         kw_consumer_group_heartbeat_topic_partitions **out, int32_t *n);
+                        kw_consumer_group_heartbeat_topic_partitions **out, int32_t *n);
 /* Resolves every member's subscription against the topics that exist now; returns whether
  * the result differs from what the group saw last (then stores it). */
 kw_err kwi_kg_refresh_subscriptions(kwi_grp *g, bool *changed);

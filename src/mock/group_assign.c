@@ -100,8 +100,8 @@ kwi_mtps_copy(kw_mock *m, kwi_mtps *dst, const kwi_mtps *src)
 }
 
 kw_err
-kwi_mtps_from_req(kw_mock *m, kwi_mtps *dst,
-                   const kw_consumer_group_heartbeat_topic_partitions *tp, int32_t n)
+kwi_mtps_from_req(kw_mock *m, kwi_mtps *dst, const kw_consumer_group_heartbeat_topic_partitions *tp,
+                  int32_t n)
 {
     kwi_mtps s = {NULL, 0, 0};
     for (int32_t i = 0; i < n; i++)
@@ -117,7 +117,7 @@ kwi_mtps_from_req(kw_mock *m, kwi_mtps *dst,
 
 kw_err
 kwi_mtps_to_resp(kwi_mock_req *req, const kwi_mtps *s,
-                  kw_consumer_group_heartbeat_topic_partitions **out, int32_t *n_out)
+                 kw_consumer_group_heartbeat_topic_partitions **out, int32_t *n_out)
 {
     int32_t nt = 0;
     for (int32_t i = 0; i < s->n; i++)
@@ -247,13 +247,26 @@ kwi_regex_valid(kw_mock *m, kw_slice regex)
 
 /* ---------------------------------------------------------------- subscriptions */
 
+/* Whether the member names topic t (its names are sorted: a binary search). */
 static bool
 names_have(const kwi_kmember *mem, const kwi_mock_topic *t)
 {
     kw_slice name = {(const uint8_t *)t->name, (int32_t)t->name_len};
-    for (int32_t i = 0; i < mem->n_topics; i++)
-        if (kwi_gstr_eq(&mem->topics[i], name))
+    int32_t lo = 0, hi = mem->n_topics;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        const kwi_gstr *s = &mem->topics[mid];
+        int32_t n = s->len < name.len ? s->len : name.len;
+        int c = n > 0 ? memcmp(s->p, name.ptr, (size_t)n) : 0;
+        if (!c)
+            c = (s->len > name.len) - (s->len < name.len);
+        if (!c)
             return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
 }
 
@@ -264,16 +277,23 @@ subscribes(const kwi_kmember *mem, const regex_t *rx, const kwi_mock_topic *t)
     return names_have(mem, t) || (rx && regexec(rx, t->name, 0, NULL, 0) == 0);
 }
 
-/* The member's subscribed topics as ids (`ids` holds m->n_topics entries). */
+/* Marks used[t] for every topic (index into m->topics) the member subscribes to, and writes
+ * their ids to `ids` when it is not NULL; returns how many there are. */
 static int32_t
-member_topics(kw_mock *m, const kwi_kmember *mem, kw_uuid *ids)
+member_topics(kw_mock *m, const kwi_kmember *mem, kw_uuid *ids, bool *used)
 {
     regex_t rx;
-    bool has_rx = mem->regex.p && mem->regex.len > 0 && regex_compile(m, kwi_gstr_slice(&mem->regex), &rx);
+    bool has_rx =
+        mem->regex.p && mem->regex.len > 0 && regex_compile(m, kwi_gstr_slice(&mem->regex), &rx);
     int32_t n = 0;
     for (int32_t i = 0; i < m->n_topics; i++)
-        if (subscribes(mem, has_rx ? &rx : NULL, m->topics[i]))
-            ids[n++] = m->topics[i]->id;
+        if (subscribes(mem, has_rx ? &rx : NULL, m->topics[i])) {
+            if (ids)
+                ids[n] = m->topics[i]->id;
+            if (used)
+                used[i] = true;
+            n++;
+        }
     if (has_rx)
         regfree(&rx);
     return n;
@@ -291,22 +311,15 @@ kwi_kg_refresh_subscriptions(kwi_grp *g, bool *changed)
     kw_mock *m = g->gm->m;
     *changed = false;
     int32_t nt = m->n_topics;
-    kw_uuid *ids = kwi_galloc(m, (size_t)nt * sizeof(*ids));
     bool *used = kwi_galloc(m, (size_t)nt * sizeof(*used));
     kwi_sub_topic *sub = kwi_galloc(m, (size_t)nt * sizeof(*sub));
-    if (!ids || !used || !sub) {
-        kwi_gfree(m, ids, (size_t)nt * sizeof(*ids));
+    if (!used || !sub) {
         kwi_gfree(m, used, (size_t)nt * sizeof(*used));
         kwi_gfree(m, sub, (size_t)nt * sizeof(*sub));
         return KW_ERR_NOMEM;
     }
-    for (int32_t i = 0; i < g->n_km; i++) {
-        int32_t n = member_topics(m, g->km[i], ids);
-        for (int32_t k = 0; k < n; k++)
-            for (int32_t t = 0; t < nt; t++)
-                if (!memcmp(&m->topics[t]->id, &ids[k], sizeof(kw_uuid)))
-                    used[t] = true;
-    }
+    for (int32_t i = 0; i < g->n_km; i++)
+        member_topics(m, g->km[i], NULL, used);
     int32_t ns = 0;
     for (int32_t t = 0; t < nt; t++)
         if (used[t])
@@ -319,7 +332,6 @@ kwi_kg_refresh_subscriptions(kwi_grp *g, bool *changed)
             memcpy(g->sub, sub, (size_t)ns * sizeof(*sub));
         g->n_sub = ns;
     }
-    kwi_gfree(m, ids, (size_t)nt * sizeof(*ids));
     kwi_gfree(m, used, (size_t)nt * sizeof(*used));
     kwi_gfree(m, sub, (size_t)nt * sizeof(*sub));
     return e;
@@ -335,7 +347,8 @@ to_tps(kw_arena *ar, const kwi_mtps *s, kw_consumer_group_heartbeat_topic_partit
     int32_t nt = 0;
     for (int32_t i = 0; i < s->n; i++)
         nt += i == 0 || memcmp(&s->v[i].topic, &s->v[i - 1].topic, sizeof(kw_uuid)) != 0;
-    kw_consumer_group_heartbeat_topic_partitions *t = kw_arena_calloc(ar, (size_t)(nt ? nt : 1), sizeof(*t));
+    kw_consumer_group_heartbeat_topic_partitions *t =
+        kw_arena_calloc(ar, (size_t)(nt ? nt : 1), sizeof(*t));
     if (!t)
         return KW_ERR_NOMEM;
     int32_t k = -1;
@@ -383,7 +396,7 @@ build_input(kwi_grp *g, kw_arena *ar, kwi_assign_sv_in *in)
             return KW_ERR_NOMEM;
         mem[i].member_id = kwi_gstr_slice(&km->id);
         mem[i].topics = ids;
-        mem[i].n_topics = member_topics(m, km, ids);
+        mem[i].n_topics = member_topics(m, km, ids, NULL);
         kw_consumer_group_heartbeat_topic_partitions *cur;
         if (to_tps(ar, &km->target, &cur, &mem[i].n_current))
             return KW_ERR_NOMEM;
@@ -426,8 +439,9 @@ kwi_kg_compute_targets(kwi_grp *g)
         for (int32_t i = 0; i < g->n_km; i++)
             mtps_move(m, &g->km[i]->target, &nt[i]);
         g->assignment_epoch = g->epoch;
-        kwi_mock_logf(m, KW_MOCK_LOG_INFO, "group %s: target assignment for epoch %d (%s, %d members)",
-                      g->id.p, (int)g->epoch, as->name, (int)g->n_km);
+        kwi_mock_logf(m, KW_MOCK_LOG_INFO,
+                      "group %s: target assignment for epoch %d (%s, %d members)", g->id.p,
+                      (int)g->epoch, as->name, (int)g->n_km);
     }
     if (nt) {
         for (int32_t i = 0; i < g->n_km; i++)
@@ -483,7 +497,7 @@ next_assignment(kwi_kmember *mem, int32_t member_epoch)
     for (int32_t i = 0; !e && i < mem->assigned.n; i++) {
         const kwi_mtp *tp = &mem->assigned.v[i];
         e = mtps_push(m, kwi_mtps_has(&mem->target, &tp->topic, tp->part) ? &keep : &revoke,
-                       &tp->topic, tp->part);
+                      &tp->topic, tp->part);
     }
     for (int32_t i = 0; !e && i < mem->target.n; i++) {
         const kwi_mtp *tp = &mem->target.v[i];
@@ -541,7 +555,8 @@ kwi_km_reconcile(kwi_kmember *mem, const kwi_mtps *owned)
         return e;
     /* A member that keeps partitions others wait for is fenced after its rebalance timeout. */
     if (mem->state == KWI_KM_UNREVOKED) {
-        if (was != KWI_KM_UNREVOKED || was_epoch != mem->epoch || !kwi_reactor_timer_armed(mem->rebalance))
+        if (was != KWI_KM_UNREVOKED || was_epoch != mem->epoch ||
+            !kwi_reactor_timer_armed(mem->rebalance))
             kwi_reactor_timer_start(mem->rebalance, mem->rebalance_timeout_ms);
     } else {
         kwi_reactor_timer_stop(mem->rebalance);

@@ -67,8 +67,8 @@ accept_joining(const kwi_grp *g, kw_slice member_id)
 
 /* A new member (its id already made) joins and waits for the rebalance. */
 static kw_err
-add_and_join(kwi_mock_req *req, int16_t ver, const kw_join_group_req *rq, kwi_grp *g,
-             kwi_gstr *id, kw_slice instance)
+add_and_join(kwi_mock_req *req, int16_t ver, const kw_join_group_req *rq, kwi_grp *g, kwi_gstr *id,
+             kw_slice instance)
 {
     kw_mock *m = req->m;
     kwi_cmember *mem = kwi_cm_new(g);
@@ -136,8 +136,7 @@ replace_static(kwi_mock_req *req, int16_t ver, const kw_join_group_req *rq, kwi_
 }
 
 static kw_err
-join_new(kwi_mock_req *req, int16_t ver, const kw_join_group_req *rq, kwi_grp *g,
-         kw_slice instance)
+join_new(kwi_mock_req *req, int16_t ver, const kw_join_group_req *rq, kwi_grp *g, kw_slice instance)
 {
     kw_mock *m = req->m;
     if (!kwi_cg_supports(g, rq->protocol_type, rq->protocols, rq->n_protocols))
@@ -231,13 +230,14 @@ join_group(kwi_mock_req *req, int16_t ver, void *msg)
     kwi_gmod *gm = gmod(req);
     kw_slice instance = ver >= 5 ? rq->group_instance_id : KW_SLICE_NULL;
     kw_slice member_id = nonnull(rq->member_id);
-    if (!kwi_grp_here(req, rq->group_id))
-        return join_error(req, ver, KWI_E_NOT_COORDINATOR, member_id);
+    /* Validation comes before routing, as in GroupCoordinatorService. */
     if (rq->group_id.len <= 0)
         return join_error(req, ver, KWI_E_INVALID_GROUP_ID, member_id);
     if (rq->session_timeout_ms < gm->conf.min_session_timeout_ms ||
         rq->session_timeout_ms > gm->conf.max_session_timeout_ms)
         return join_error(req, ver, KWI_E_INVALID_SESSION_TIMEOUT, member_id);
+    if (!kwi_grp_here(req, rq->group_id))
+        return join_error(req, ver, KWI_E_NOT_COORDINATOR, member_id);
     kwi_grp *g = kwi_grp_find(gm, rq->group_id);
     bool unknown = member_id.len == 0;
     if (g && g->type == KWI_GRP_CONSUMER) {
@@ -288,13 +288,13 @@ static kw_err
 sync_group(kwi_mock_req *req, int16_t ver, void *msg)
 {
     const kw_sync_group_req *rq = msg;
-    if (!kwi_grp_here(req, rq->group_id))
-        return sync_error(req, KWI_E_NOT_COORDINATOR);
-    if (rq->group_id.len <= 0)
-        return sync_error(req, KWI_E_INVALID_GROUP_ID);
     /* From v5 ProtocolType and ProtocolName are mandatory (KafkaApis). */
     if (ver >= 5 && (rq->protocol_type.len < 0 || rq->protocol_name.len < 0))
         return sync_error(req, KWI_E_INCONSISTENT_GROUP_PROTOCOL);
+    if (rq->group_id.len <= 0)
+        return sync_error(req, KWI_E_INVALID_GROUP_ID);
+    if (!kwi_grp_here(req, rq->group_id))
+        return sync_error(req, KWI_E_NOT_COORDINATOR);
     kwi_grp *g = kwi_grp_find(gmod(req), rq->group_id);
     if (!g || g->type != KWI_GRP_CLASSIC)
         return sync_error(req, KWI_E_UNKNOWN_MEMBER_ID);
@@ -344,10 +344,10 @@ static kw_err
 heartbeat(kwi_mock_req *req, int16_t ver, void *msg)
 {
     const kw_heartbeat_req *rq = msg;
-    if (!kwi_grp_here(req, rq->group_id))
-        return heartbeat_reply(req, KWI_E_NOT_COORDINATOR);
     if (rq->group_id.len <= 0)
         return heartbeat_reply(req, KWI_E_INVALID_GROUP_ID);
+    if (!kwi_grp_here(req, rq->group_id))
+        return heartbeat_reply(req, KWI_E_NOT_COORDINATOR);
     kwi_grp *g = kwi_grp_find(gmod(req), rq->group_id);
     if (!g || g->type != KWI_GRP_CLASSIC)
         return heartbeat_reply(req, KWI_E_UNKNOWN_MEMBER_ID);
@@ -410,10 +410,10 @@ leave_group(kwi_mock_req *req, int16_t ver, void *msg)
     kw_leave_group_resp r;
     memset(&r, 0, sizeof(r));
     kwi_grp *g = NULL;
-    if (!kwi_grp_here(req, rq->group_id))
-        r.error_code = KWI_E_NOT_COORDINATOR;
-    else if (rq->group_id.len <= 0)
+    if (rq->group_id.len <= 0)
         r.error_code = KWI_E_INVALID_GROUP_ID;
+    else if (!kwi_grp_here(req, rq->group_id))
+        r.error_code = KWI_E_NOT_COORDINATOR;
     else if (!(g = kwi_grp_find(gmod(req), rq->group_id)))
         r.error_code = KWI_E_UNKNOWN_MEMBER_ID;
     if (r.error_code)

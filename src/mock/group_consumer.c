@@ -16,6 +16,7 @@
  * Differences from Kafka 4.0: a member rejoining with epoch 0 under an id the group still holds
  * starts over (its partitions are released and its target kept), as Kafka 4.2 does
  * (KAFKA-19233); 4.0 answers FENCED_MEMBER_EPOCH until the old entry expires. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "group.h"
@@ -125,8 +126,8 @@ static void
 fence(kwi_kmember *mem, const char *why)
 {
     kwi_grp *g = mem->g;
-    kwi_mock_logf(g->gm->m, KW_MOCK_LOG_INFO, "group %s: member %s leaves (%s)", g->id.p,
-                  mem->id.p, why);
+    kwi_mock_logf(g->gm->m, KW_MOCK_LOG_INFO, "group %s: member %s leaves (%s)", g->id.p, mem->id.p,
+                  why);
     km_unlink(g, mem);
     kwi_km_free(mem);
     g->epoch++;
@@ -183,9 +184,8 @@ kwi_kg_assignor(const kwi_grp *g)
     const kwi_assign_sv_assignor *best = g->gm->default_assignor;
     int32_t best_n = 0;
     for (int32_t i = 0; i < g->n_km; i++) {
-        const kwi_assign_sv_assignor *as = g->km[i]->assignor.p
-                                               ? kwi_assign_sv_find(kwi_gstr_slice(&g->km[i]->assignor))
-                                               : NULL;
+        const kwi_assign_sv_assignor *as =
+            g->km[i]->assignor.p ? kwi_assign_sv_find(kwi_gstr_slice(&g->km[i]->assignor)) : NULL;
         if (!as)
             continue;
         int32_t n = 0;
@@ -278,6 +278,12 @@ gstr_cmp(const kwi_gstr *a, const kwi_gstr *b)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
+static int
+gstr_qcmp(const void *a, const void *b)
+{
+    return gstr_cmp(a, b);
+}
+
 static kw_err
 copy_topics(kw_mock *m, const kw_consumer_group_heartbeat_req *rq, km_update *u)
 {
@@ -286,23 +292,23 @@ copy_topics(kw_mock *m, const kw_consumer_group_heartbeat_req *rq, km_update *u)
     if (!u->topics)
         return KW_ERR_NOMEM;
     u->cap_topics = n;
-    /* Sorted and unique (insertion: subscriptions are short). */
     for (int32_t i = 0; i < n; i++) {
-        kwi_gstr s = {NULL, -1};
-        if (kwi_gstr_set(m, &s, rq->subscribed_topic_names[i].len < 0 ? kw_slice_str("")
-                                                                      : rq->subscribed_topic_names[i]))
+        kw_slice t = rq->subscribed_topic_names[i];
+        u->topics[i].len = -1;
+        if (kwi_gstr_set(m, &u->topics[i], t.len < 0 ? kw_slice_str("") : t))
             return KW_ERR_NOMEM;
-        int32_t k = u->n_topics;
-        while (k > 0 && gstr_cmp(&u->topics[k - 1], &s) > 0)
-            k--;
-        if (k > 0 && gstr_cmp(&u->topics[k - 1], &s) == 0) {
-            kwi_gstr_free(m, &s);
-            continue;
-        }
-        memmove(&u->topics[k + 1], &u->topics[k], (size_t)(u->n_topics - k) * sizeof(*u->topics));
-        u->topics[k] = s;
-        u->n_topics++;
+        u->n_topics = i + 1;
     }
+    /* Sorted and unique: the list comes off the wire, so no quadratic insertion. */
+    qsort(u->topics, (size_t)n, sizeof(*u->topics), gstr_qcmp);
+    int32_t o = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (o > 0 && gstr_cmp(&u->topics[o - 1], &u->topics[i]) == 0)
+            kwi_gstr_free(m, &u->topics[i]);
+        else
+            u->topics[o++] = u->topics[i];
+    }
+    u->n_topics = o;
     return KW_ERR_OK;
 }
 
@@ -364,7 +370,8 @@ update_apply(kwi_kmember *mem, km_update *u, int32_t rebalance_timeout_ms)
     if (u->set_assignor)
         swap_str(&mem->assignor, &u->assignor);
     if (u->set_regex) {
-        changed |= !(mem->regex.p ? kwi_gstr_eq(&mem->regex, kwi_gstr_slice(&u->regex)) : !u->regex.p);
+        changed |=
+            !(mem->regex.p ? kwi_gstr_eq(&mem->regex, kwi_gstr_slice(&u->regex)) : !u->regex.p);
         swap_str(&mem->regex, &u->regex);
     }
     if (u->set_topics) {
@@ -551,13 +558,15 @@ group_for(kwi_mock_req *req, const kw_consumer_group_heartbeat_req *rq, int16_t 
     kwi_grp *g = kwi_grp_find(gm, rq->group_id);
     *err = KWI_E_NONE;
     if (g && g->type == KWI_GRP_CLASSIC) {
-        if (rq->member_epoch == 0 && g->state == KWI_CG_EMPTY && g->n_pend == 0) {
+        /* Empty (members that only got MEMBER_ID_REQUIRED do not count): converted. */
+        if (rq->member_epoch == 0 && g->state == KWI_CG_EMPTY && g->n_cm == 0) {
             kwi_grp_convert(g, KWI_GRP_CONSUMER);
             return g;
         }
         *err = KWI_E_GROUP_ID_NOT_FOUND;
-        *msg = rq->member_epoch == 0 ? "Cannot upgrade a non-empty classic group to a consumer group."
-                                     : "The group is not a consumer group.";
+        *msg = rq->member_epoch == 0
+                   ? "Cannot upgrade a non-empty classic group to a consumer group."
+                   : "The group is not a consumer group.";
         return NULL;
     }
     if (!g && rq->member_epoch != 0) {
@@ -582,7 +591,7 @@ answer(kwi_mock_req *req, const kwi_kmember *mem, bool full, bool changed)
     if (full || changed) {
         r.has_assignment = true;
         if (kwi_mtps_to_resp(req, &mem->assigned, &r.assignment.topic_partitions,
-                              &r.assignment.n_topic_partitions))
+                             &r.assignment.n_topic_partitions))
             return KW_ERR_NOMEM;
     }
     return kwi_mock_reply(req, &r);
@@ -633,14 +642,15 @@ static kw_err
 consumer_group_heartbeat(kwi_mock_req *req, int16_t ver, void *msg)
 {
     const kw_consumer_group_heartbeat_req *rq = msg;
-    if (!kwi_grp_here(req, rq->group_id))
-        return hb_error(req, KWI_E_NOT_COORDINATOR, NULL);
+    /* Validation comes before routing, as in GroupCoordinatorService. */
     const char *why = invalid_request(ver, rq);
     if (why)
         return hb_error(req, KWI_E_INVALID_REQUEST, why);
     if (rq->server_assignor.len >= 0 && !kwi_assign_sv_find(rq->server_assignor))
         return hb_error(req, KWI_E_UNSUPPORTED_ASSIGNOR,
                         "Supported server assignors: uniform, range.");
+    if (!kwi_grp_here(req, rq->group_id))
+        return hb_error(req, KWI_E_NOT_COORDINATOR, NULL);
     if (rq->subscribed_topic_regex.len > 0 && !kwi_regex_valid(req->m, rq->subscribed_topic_regex))
         return hb_error(req, KWI_E_INVALID_REGULAR_EXPRESSION, "Invalid regular expression.");
     int16_t err;

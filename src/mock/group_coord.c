@@ -20,7 +20,8 @@
 
 #include "group.h"
 
-#define INTERNAL_PARTITIONS 50 /* offsets.topic.num.partitions, transaction.state.log.num.partitions */
+#define INTERNAL_PARTITIONS                                                                        \
+    50 /* offsets.topic.num.partitions, transaction.state.log.num.partitions */
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -313,7 +314,8 @@ kwi_grp_create(kwi_gmod *gm, kw_slice id, kwi_grp_type type)
     g->type = type;
     g->id.len = g->protocol_type.len = -1;
     g->pname_len = -1;
-    if (kwi_gstr_set(m, &g->id, id) || kwi_reactor_timer_new(m->r, on_join_timer, g, &g->join_timer) ||
+    if (kwi_gstr_set(m, &g->id, id) ||
+        kwi_reactor_timer_new(m->r, on_join_timer, g, &g->join_timer) ||
         kwi_reactor_timer_new(m->r, on_sync_timer, g, &g->sync_timer)) {
         grp_free(g);
         return NULL;
@@ -386,8 +388,7 @@ kwi_grp_cancel(kwi_mock_req *req, void *ud)
 /* ---------------------------------------------------------------- the transaction seam */
 
 static int16_t
-txn_member_check(kw_mock *m, kw_slice group, int32_t generation, kw_slice member,
-                 kw_slice instance)
+txn_member_check(kw_mock *m, kw_slice group, int32_t generation, kw_slice member, kw_slice instance)
 {
     kwi_grp *g = kwi_grp_find(kwi_gmod_get(m), group);
     if (!g)
@@ -447,9 +448,8 @@ kw_mock_group_conf_init(kw_mock_group_conf *c)
 static const kwi_assign_sv_assignor *
 conf_check(const kw_mock_group_conf *c)
 {
-    const kwi_assign_sv_assignor *as =
-        kwi_assign_sv_find(kw_slice_str(c->consumer_default_assignor ? c->consumer_default_assignor
-                                                                     : "uniform"));
+    const kwi_assign_sv_assignor *as = kwi_assign_sv_find(
+        kw_slice_str(c->consumer_default_assignor ? c->consumer_default_assignor : "uniform"));
     if (!as || c->initial_rebalance_delay_ms < 0 || c->min_session_timeout_ms < 0 ||
         c->max_session_timeout_ms < c->min_session_timeout_ms || c->max_size < 1 ||
         c->new_member_join_timeout_ms < 1 || c->consumer_heartbeat_interval_ms < 1 ||

@@ -15,7 +15,7 @@
 #include "group.h"
 
 /* AclOperation codes: READ 3, DELETE 6, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11. */
-#define GROUP_OPS ((1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11))
+#define GROUP_OPS   ((1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11))
 #define CLIENT_HOST "/127.0.0.1"
 
 static bool
@@ -51,7 +51,8 @@ in_filter(const kw_slice *f, int32_t n, const char *value)
 static bool
 listed(const kwi_mock_req *req, int16_t ver, const kw_list_groups_req *rq, const kwi_grp *g)
 {
-    return here(req, g) && (ver < 4 || in_filter(rq->states_filter, rq->n_states_filter, state_name(g))) &&
+    return here(req, g) &&
+           (ver < 4 || in_filter(rq->states_filter, rq->n_states_filter, state_name(g))) &&
            (ver < 5 || in_filter(rq->types_filter, rq->n_types_filter, type_name(g)));
 }
 
@@ -77,7 +78,8 @@ list_groups(kwi_mock_req *req, int16_t ver, void *msg)
         if (g->type == KWI_GRP_CONSUMER)
             o->protocol_type = kw_slice_str("consumer");
         else
-            o->protocol_type = g->protocol_type.p ? kwi_gstr_slice(&g->protocol_type) : kw_slice_str("");
+            o->protocol_type =
+                g->protocol_type.p ? kwi_gstr_slice(&g->protocol_type) : kw_slice_str("");
         o->group_state = kw_slice_str(state_name(g));
         o->group_type = kw_slice_str(type_name(g));
     }
@@ -121,12 +123,12 @@ describe_one(kwi_mock_req *req, int16_t ver, kw_slice id, bool ops, kw_described
     o->error_message = KW_SLICE_NULL;
     o->group_state = o->protocol_type = o->protocol_data = kw_slice_str("");
     o->authorized_operations = INT32_MIN;
-    if (!kwi_grp_here(req, id)) {
-        o->error_code = KWI_E_NOT_COORDINATOR;
-        return KW_ERR_OK;
-    }
     if (id.len <= 0) {
         o->error_code = KWI_E_INVALID_GROUP_ID;
+        return KW_ERR_OK;
+    }
+    if (!kwi_grp_here(req, id)) {
+        o->error_code = KWI_E_NOT_COORDINATOR;
         return KW_ERR_OK;
     }
     const kwi_grp *g = kwi_grp_find(kwi_gmod_get(req->m), id);
@@ -134,7 +136,8 @@ describe_one(kwi_mock_req *req, int16_t ver, kw_slice id, bool ops, kw_described
         o->group_state = kw_slice_str("Dead");
         if (ver >= 6) {
             o->error_code = KWI_E_GROUP_ID_NOT_FOUND;
-            o->error_message = kw_slice_str(g ? "The group is not a classic group." : "Group not found.");
+            o->error_message =
+                kw_slice_str(g ? "The group is not a classic group." : "Group not found.");
         }
         return KW_ERR_OK;
     }
@@ -230,7 +233,8 @@ cg_describe_one(kwi_mock_req *req, kw_slice id, bool ops, kw_consumer_group_desc
     const kwi_grp *g = kwi_grp_find(kwi_gmod_get(req->m), id);
     if (!g || g->type != KWI_GRP_CONSUMER) {
         o->error_code = KWI_E_GROUP_ID_NOT_FOUND;
-        o->error_message = kw_slice_str(g ? "The group is not a consumer group." : "Group not found.");
+        o->error_message =
+            kw_slice_str(g ? "The group is not a consumer group." : "Group not found.");
         return KW_ERR_OK;
     }
     o->group_state = kw_slice_str(kwi_kg_state_name(g));

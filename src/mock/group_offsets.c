@@ -125,10 +125,10 @@ commit_check(kwi_mock_req *req, int16_t ver, const kw_offset_commit_req *rq, kwi
     kwi_gmod *gm = kwi_gmod_get(req->m);
     int32_t gen = rq->generation_id_or_member_epoch;
     kw_slice instance = ver >= 7 ? rq->group_instance_id : KW_SLICE_NULL;
-    if (!kwi_grp_here(req, rq->group_id))
-        return KWI_E_NOT_COORDINATOR;
     if (rq->group_id.len <= 0)
         return KWI_E_INVALID_GROUP_ID;
+    if (!kwi_grp_here(req, rq->group_id))
+        return KWI_E_NOT_COORDINATOR;
     kwi_grp *g = kwi_grp_find(gm, rq->group_id);
     if (!g) {
         if (gen >= 0)
@@ -341,7 +341,8 @@ fetch_some(kwi_mock_req *req, int16_t ver, const kwi_grp *g, const fetch_in *in,
         int16_t terr = err;
         if (ver >= 10) {
             kwi_mock_topic *mt = kwi_mock_topic_find_id(req->m, &rt->topic_id);
-            name = mt ? (kw_slice){(const uint8_t *)mt->name, (int32_t)mt->name_len} : KW_SLICE_NULL;
+            name =
+                mt ? (kw_slice){(const uint8_t *)mt->name, (int32_t)mt->name_len} : KW_SLICE_NULL;
             if (!mt && !terr)
                 terr = KWI_E_UNKNOWN_TOPIC_ID;
         }
@@ -378,10 +379,10 @@ fetch_group(kwi_mock_req *req, int16_t ver, const fetch_in *in, int16_t *err,
     *topics = NULL;
     *n = 0;
     *err = KWI_E_NONE;
-    if (!kwi_grp_here(req, in->group_id))
-        *err = KWI_E_NOT_COORDINATOR;
-    else if (in->group_id.len <= 0)
+    if (in->group_id.len <= 0)
         *err = KWI_E_INVALID_GROUP_ID;
+    else if (!kwi_grp_here(req, in->group_id))
+        *err = KWI_E_NOT_COORDINATOR;
     const kwi_grp *g = *err ? NULL : kwi_grp_find(kwi_gmod_get(req->m), in->group_id);
     if (!*err)
         *err = fetch_check(g, in);
@@ -401,8 +402,8 @@ offset_fetch(kwi_mock_req *req, int16_t ver, void *msg)
     kw_offset_fetch_resp resp;
     memset(&resp, 0, sizeof(resp));
     if (ver < 8) {
-        fetch_in in = {rq->group_id,     KW_SLICE_NULL, -1, rq->topics, rq->n_topics,
-                       ver >= 7 && rq->require_stable};
+        fetch_in in = {rq->group_id, KW_SLICE_NULL, -1,
+                       rq->topics,   rq->n_topics,  ver >= 7 && rq->require_stable};
         int16_t err;
         kw_err e = fetch_group(req, ver, &in, &err, &resp.topics, &resp.n_topics);
         if (e)

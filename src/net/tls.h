@@ -30,9 +30,10 @@
  *   - KW_ERR_CONFIG: a setting is wrong (unreadable CA file, key does not match certificate,
  *     wrong key password, TLS not built in). The message names the property
  *     (ssl.ca.location, ssl.key.password, ...).
- *   - KW_ERR_AUTH (not retriable): authentication failed: the broker's certificate did not
- *     verify (untrusted, expired, wrong host name), or the broker rejected ours with an
- *     alert (certificate required, unknown CA, bad certificate, handshake failure, ...).
+ *   - KW_ERR_AUTH (not retriable, err->fatal set): authentication failed: the broker's
+ *     certificate did not verify (untrusted, expired, wrong host name), or the broker
+ *     rejected ours with an alert (certificate required, unknown CA, bad certificate,
+ *     handshake failure, ...).
  *   - KW_ERR_IO: the handshake or the session failed otherwise. Failures that reconnecting
  *     cannot fix (other alerts such as protocol_version, a peer that does not speak TLS) have
  *     err->retriable = false; socket errors and EOF stay retriable.

@@ -861,6 +861,14 @@ fail(kwi_tls *t, int ret, const char *op, kw_error *err)
         kw_error_set(err, KW_ERR_IO, "TLS %s %s failed: OpenSSL error class %d", op_name(t, op),
                      t->host, e);
     }
+    /* An authentication failure (a certificate that does not verify, a host-name mismatch,
+     * the peer rejecting our certificate) does not fix itself: mark it fatal as tls.h
+     * promises, so the connection layer fails the waiting requests at once and retries
+     * only at the slowest backoff instead of hammering the broker. */
+    if (err && err->code == KW_ERR_AUTH) {
+        err->fatal = true;
+        err->retriable = false;
+    }
     t->dead = rc;
     t->dead_code = err ? err->code : KW_ERR_IO;
     return rc;
@@ -871,6 +879,10 @@ dead(kwi_tls *t, kw_error *err)
 {
     kw_error_set(err, t->dead_code, "TLS session with %s has already %s", t->host,
                  t->dead == KWI_TLS_CLOSED ? "been closed" : "failed");
+    if (err && t->dead_code == KW_ERR_AUTH) {
+        err->fatal = true;
+        err->retriable = false;
+    }
     return t->dead;
 }
 

@@ -8,9 +8,12 @@ platformatic_peer.mjs: they compare exact message contents and print ok/FAIL lin
 check from the broker's log which API versions the client really used:
 
   kafkajs speaks only non-flexible versions: every request it sent must be non-flexible, and
-  it must have exercised Produce, Fetch, ListOffsets, Metadata, CreateTopics, DeleteTopics;
+  it must have exercised Produce, Fetch, ListOffsets, Metadata, CreateTopics, DeleteTopics and
+  the classic group APIs;
   @platformatic/kafka speaks only flexible versions: every request must be flexible, with at
-  least Produce v9, Fetch v13 (topic ids), Metadata v9, CreateTopics v5 among them.
+  least Produce v9, Fetch v13 (topic ids), Metadata v9, CreateTopics v5 among them, plus
+  CreatePartitions, DescribeConfigs, DeleteRecords, the classic group APIs and KIP-848's
+  ConsumerGroupHeartbeat.
 
 The broker must close no connection over a request it could not handle, and stop on SIGTERM
 with status 0; it is killed in every case.
@@ -33,10 +36,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
-# kwire-mock's consumer groups (classic and KIP-848) are being written: set this to True once
-# src/mock serves them, and both programs also run their group consumers (--groups).
+# Both programs also run their group consumers (--groups): kafkajs's classic one,
+# @platformatic/kafka's classic and KIP-848 ones. The one line to change if kwire-mock is built
+# without its group coordinator.
 GROUPS = True
+
+# What a classic group consumer must send (Heartbeat only if a run lasts long enough).
+CLASSIC_GROUP_APIS = ["FindCoordinator", "JoinGroup", "SyncGroup", "OffsetFetch", "OffsetCommit",
+                      "LeaveGroup"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KWIRE = sys.argv[1] if len(sys.argv) > 1 else "kwire"
@@ -207,6 +216,27 @@ def check_versions(name, seen, flexible, required):
           "other: %s" % ", ".join(wrong + ["%s (unknown)" % u for u in unknown]))
 
 
+class BrokerDied(Exception):
+    pass
+
+
+def wait_client(client, mock):
+    """The client's (stdout, stderr) once it exits. A client left without its broker would only
+    retry until its own timeouts, so it is stopped as soon as the broker dies (BrokerDied);
+    TimeoutExpired after CLIENT_TIMEOUT seconds."""
+    deadline = time.monotonic() + CLIENT_TIMEOUT
+    while True:
+        try:
+            return client.communicate(timeout=1)
+        except subprocess.TimeoutExpired:
+            if mock.proc.poll() is not None:
+                client.kill()
+                out, _ = client.communicate()
+                raise BrokerDied("it exited with status %d" % mock.proc.returncode, out)
+            if time.monotonic() > deadline:
+                raise
+
+
 def run_client(name, node, script, flexible, required, minimum):
     log("== %s on node %s (%s)" % (name, node_version(node), node))
     failures_before = len(FAILURES)
@@ -217,7 +247,7 @@ def run_client(name, node, script, flexible, required, minimum):
         cmd += ["--groups"] if GROUPS else []
         client = start(cmd, cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            out, err = client.communicate(timeout=CLIENT_TIMEOUT)
+            out, err = wait_client(client, mock)
             sys.stdout.write(out)
             if client.returncode != 0:
                 log("---- %s stderr (tail) ----\n%s" % (name, err[-4000:]))
@@ -225,6 +255,9 @@ def run_client(name, node, script, flexible, required, minimum):
                   "exit status %d" % client.returncode)
         except subprocess.TimeoutExpired:
             check(False, "%s: %s finished within %d s" % (name, script, CLIENT_TIMEOUT))
+        except BrokerDied as e:
+            sys.stdout.write(e.args[1])
+            check(False, "%s: kwire mock kept running while %s ran" % (name, script), e.args[0])
         finally:
             reap(client)
     finally:
@@ -266,7 +299,7 @@ def main():
         ran += 1
         run_client("kafkajs", kjs, "kafkajs_peer.js", False,
                    ["ApiVersions", "Metadata", "Produce", "Fetch", "ListOffsets", "CreateTopics",
-                    "DeleteTopics"], {})
+                    "DeleteTopics"] + (CLASSIC_GROUP_APIS if GROUPS else []), {})
     else:
         log("SKIP kafkajs: no node satisfies its engines (%s)" % why)
     plt, why = pick_node(nodes, "@platformatic/kafka")
@@ -274,14 +307,15 @@ def main():
         ran += 1
         run_client("@platformatic/kafka", plt, "platformatic_peer.mjs", True,
                    ["ApiVersions", "Metadata", "Produce", "Fetch", "ListOffsets", "CreateTopics",
-                    "DeleteTopics", "CreatePartitions", "DescribeConfigs", "DeleteRecords"],
+                    "DeleteTopics", "CreatePartitions", "DescribeConfigs", "DeleteRecords"] +
+                   (CLASSIC_GROUP_APIS + ["ConsumerGroupHeartbeat"] if GROUPS else []),
                    {"Produce": 9, "Fetch": 13, "Metadata": 9, "CreateTopics": 5})
     else:
         log("SKIP @platformatic/kafka: no node satisfies its engines (%s); scripts/setup-node "
             "installs a Node 22 for it" % why)
     if not GROUPS:
-        log("SKIP group consumers of both clients: kwire-mock serves no groups yet "
-            "(GROUPS in %s)" % os.path.basename(__file__))
+        log("SKIP group consumers of both clients: GROUPS is off in %s"
+            % os.path.basename(__file__))
     if ran == 0:
         return 77
     if FAILURES:

@@ -1,19 +1,22 @@
 /*
- * @platformatic/kafka 1.35.0 (an independent client that speaks only flexible versions: Produce
- * v7-11, Fetch v12-17 with topic ids, Metadata v9-12, CreateTopics v7, ApiVersions v3+) against
- * kwire-mock. Usage: node platformatic_peer.mjs BOOTSTRAP [--groups]
+ * @platformatic/kafka 1.35.0 against kwire-mock: an independent client of the modern protocol
+ * (Produce v7-11, Fetch v12-17 with topic ids, Metadata v9-12, CreateTopics v7, ApiVersions
+ * v3+); it takes the highest version both sides have, so against kwire-mock all it sends is
+ * flexible. Usage: node platformatic_peer.mjs BOOTSTRAP [--groups] [--codecs=LIST]
  *
  *   admin:    createTopics with configs (the topic id it returns is the one Metadata reports),
  *             listTopics, metadata (partitions, leaders, replicas), describeConfigs,
  *             createPartitions, deleteRecords, listOffsets, deleteTopics;
  *   producer: keyed records with headers, explicit timestamps, null values and keys, empty
  *             values, each compression codec it has (none, gzip, snappy, lz4, zstd), acks=all;
- *             the acknowledged base offsets are checked against where each record went;
+ *             the acknowledged base offsets are checked against where each record went; a
+ *             codec kwire was built without (--codecs) must be refused with
+ *             UNSUPPORTED_COMPRESSION_TYPE;
  *   consumer: Fetch by topic id from offset 0 to the high watermark of every partition, every
  *             record compared exactly; listOffsets (earliest, latest, by time);
  *   --groups: the same records through its classic group consumer and through the KIP-848
- *             consumer protocol, with commits read back. node_peers.py passes it once kwire-mock
- *             serves groups.
+ *             consumer protocol (ConsumerGroupHeartbeat, server-side assignment), with commits
+ *             read back.
  *
  * Prints "ok"/"FAIL" lines; exit status 1 when any check failed.
  */
@@ -288,6 +291,7 @@ async function consumeSteps(state) {
  * read back. Partition 0 starts at 5 after deleteRecords. */
 async function groupRun(state, protocol) {
   const groupId = 'plt-group-' + protocol
+  const label = 'platformatic ' + (protocol === 'consumer' ? 'KIP-848' : 'classic') + ' group'
   const want = {}
   for (let p = 0; p < PARTITIONS; p++) want[p] = (state.expect[p] || []).slice(p === 0 ? 5 : 0).map(recordText)
   const total = Object.values(want).reduce((n, l) => n + l.length, 0)
@@ -299,7 +303,7 @@ async function groupRun(state, protocol) {
   let count = 0
   try {
     const stream = await consumer.consume({ topics: [TOPIC], mode: 'earliest', autocommit: false, maxWaitTime: 200 })
-    const timer = setTimeout(() => stream.close(), 120000)
+    const timer = setTimeout(() => stream.close(), 60000)
     for await (const m of stream) {
       const list = (got[m.partition] = got[m.partition] || [])
       /* a redelivery after a rebalance is not a new record */
@@ -310,11 +314,11 @@ async function groupRun(state, protocol) {
     }
     clearTimeout(timer)
     const same = Object.keys(want).every(p => want[p].join('\n') === (got[p] || []).join('\n'))
-    check(same && count === total, 'platformatic ' + protocol + ' group consumer: every record arrives exactly as produced',
+    check(same && count === total, label + ' consumer: every record arrives exactly as produced',
       'received ' + count + ' of ' + total)
     const committed = await consumer.listCommittedOffsets({ topics: [{ topic: TOPIC, partitions: [0, 1, 2] }] })
     check([0, 1, 2].every(p => committed.get(TOPIC)[p] === BigInt((state.expect[p] || []).length)),
-      'platformatic ' + protocol + ' group: committed offsets are the end offsets', show(committed))
+      label + ': committed offsets are the end offsets', show(committed))
   } finally {
     await consumer.close(true)
   }
@@ -330,6 +334,6 @@ if (opts.groups) {
   steps.push(['platformatic classic group', () => groupRun(state, 'classic')])
   steps.push(['platformatic KIP-848 group', () => groupRun(state, 'consumer')])
 } else {
-  log('SKIP platformatic group consumers: run without --groups (kwire-mock serves no groups yet)')
+  log('SKIP platformatic group consumers: run without --groups')
 }
 runSteps(steps)

@@ -29,6 +29,11 @@ void kcat_require(void);
 /* Reads every record of `topic` (CRCs checked); fails the test if kcat fails. */
 void kcat_consume(const char *bootstrap, const char *topic, kcat_recs *out);
 void kcat_recs_fini(kcat_recs *r);
+/* kafka-python (Debian's python3-kafka, in /usr/bin/python3) as a second reader. */
+bool kpy_available(void);
+/* Reads every record with kafka-python; false when it lacks the codec's module (a note goes
+ * to stderr), else fails the test on error. */
+bool kpy_consume(const char *bootstrap, const char *topic, kcat_recs *out);
 /* Produces "key:value" lines with kcat's murmur2_random partitioner (librdkafka's Java-
  * compatible one). */
 void kcat_produce_keyed(const char *bootstrap, const char *topic, const char *const *keys,

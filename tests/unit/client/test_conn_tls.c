@@ -3,8 +3,8 @@
  * generates. Checks that the connection walks CONNECTING -> TLS -> APIVERSIONS -> READY,
  * that requests and responses cross the TLS layer intact (including one larger than a TLS
  * record), and that a certificate for another host name fails the setup with the reason.
- * (What a fatal setup failure does to waiting requests and to the backoff is tested through
- * SASL in test_client_md.c; the TLS engine marks its verification failures the same way.) */
+ * The host-name failure is fatal: the waiting request fails at once with KW_ERR_AUTH and the
+ * next attempt waits the maximum backoff. */
 #include <check.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -281,6 +281,7 @@ START_TEST(test_tls_round_trip)
 END_TEST
 
 static char why_msg[256];
+static kw_error why_last;
 static int backoffs;
 
 static void
@@ -292,6 +293,7 @@ on_state(kwi_conn *c, kwi_conn_state from, kwi_conn_state to, const kw_error *wh
     if (to == KWI_CONN_BACKOFF && why) {
         backoffs++;
         snprintf(why_msg, sizeof(why_msg), "%s", why->msg);
+        why_last = *why;
     }
 }
 
@@ -311,6 +313,8 @@ START_TEST(test_tls_wrong_host_fails_clearly)
     tw_opts(&w, &o);
     o.tls = ctx;
     o.on_state = on_state;
+    o.backoff_ms = 50;
+    o.backoff_max_ms = 60000;
     backoffs = 0;
     kwi_conn *c;
     ck_assert_int_eq(kwi_conn_new(&o, &c), KW_ERR_OK);
@@ -328,6 +332,20 @@ START_TEST(test_tls_wrong_host_fails_clearly)
     ck_assert_int_eq(backoffs, 1);
     ck_assert_int_eq(kwi_conn_state_get(c), KWI_CONN_BACKOFF);
     ck_assert_msg(strstr(why_msg, "127.0.0.1") != NULL, "%s", why_msg);
+    ck_assert_msg(strstr(why_msg, "valid for IP:127.0.0.2") != NULL, "%s", why_msg);
+    ck_assert_int_eq(why_last.code, KW_ERR_AUTH);
+    ck_assert(why_last.fatal);
+    ck_assert(!why_last.retriable);
+    /* Fatal: the waiting request failed at once with the reason, not at its timeout. */
+    for (int i = 0; i < 100 && !r.calls; i++)
+        tw_step(&w);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(r.err, KW_ERR_AUTH);
+    ck_assert_msg(strstr(r.msg, "IP address mismatch") != NULL, "%s", r.msg);
+    /* ... and the next attempt waits the maximum backoff, not reconnect.backoff.ms. */
+    tw_advance(&w, 59000);
+    ck_assert_int_eq(kwi_conn_state_get(c), KWI_CONN_BACKOFF);
+    ck_assert_int_eq(backoffs, 1);
     kwi_conn_stats st;
     kwi_conn_stats_get(c, &st);
     ck_assert_uint_eq(st.requests, 0);

@@ -19,7 +19,8 @@ typedef struct fc_answer {
 } fc_answer;
 
 static fc_answer
-find_coordinator(mc *c, int16_t ver, int8_t type, const char *key, const char *key2, fc_answer *second)
+find_coordinator(mc *c, int16_t ver, int8_t type, const char *key, const char *key2,
+                 fc_answer *second)
 {
     kw_slice keys[2] = {kw_slice_str(key), kw_slice_str(key2 ? key2 : "")};
     kw_find_coordinator_req rq;
@@ -67,13 +68,20 @@ START_TEST(test_find_coordinator)
      * (31), "grüße" 98768023 (23), an emoji key 1276929186 (36, a surrogate pair). */
     ck_assert_int_eq(kw_mock_coordinator(m, KW_MOCK_COORD_GROUP, "my-group"), 1);
     ck_assert_int_eq(kw_mock_coordinator(m, KW_MOCK_COORD_GROUP, "orders"), 2);
-    ck_assert_int_eq(kw_mock_coordinator(m, KW_MOCK_COORD_GROUP, "gr\xc3\xbc\xc3\x9f" "e"), 3);
+    ck_assert_int_eq(kw_mock_coordinator(m, KW_MOCK_COORD_GROUP,
+                                         "gr\xc3\xbc\xc3\x9f"
+                                         "e"),
+                     3);
     ck_assert_int_eq(kw_mock_coordinator(m, KW_MOCK_COORD_GROUP, "\xf0\x9f\x98\x80grp"), 1);
     ck_assert_int_eq(kw_mock_coordinator(m, KW_MOCK_COORD_TXN, "orders"), 2);
     mc *c = mc_connect(m, 1, false);
     for (int16_t v = 0; v <= 6; v++) {
         fc_answer b;
-        fc_answer a = find_coordinator(c, v, 0, "orders", v >= 4 ? "gr\xc3\xbc\xc3\x9f" "e" : NULL, &b);
+        fc_answer a = find_coordinator(c, v, 0, "orders",
+                                       v >= 4 ? "gr\xc3\xbc\xc3\x9f"
+                                                "e"
+                                              : NULL,
+                                       &b);
         ck_assert_int_eq(a.error, 0);
         ck_assert_int_eq(a.node, 2);
         ck_assert_int_eq(a.port, kw_mock_broker_port(m, 2));
@@ -95,7 +103,8 @@ START_TEST(test_find_coordinator)
     ck_assert_int_eq(find_coordinator(c, 3, 1, "orders", NULL, NULL).node, 2);
     ck_assert_int_eq(kw_mock_coordinator_set(m, KW_MOCK_COORD_GROUP, "orders", -1), KW_ERR_OK);
     ck_assert_int_eq(find_coordinator(c, 6, 0, "orders", NULL, NULL).node, 2);
-    ck_assert_int_eq(kw_mock_coordinator_set(m, KW_MOCK_COORD_GROUP, "orders", 4), KW_ERR_NOT_FOUND);
+    ck_assert_int_eq(kw_mock_coordinator_set(m, KW_MOCK_COORD_GROUP, "orders", 4),
+                     KW_ERR_NOT_FOUND);
     ck_assert_int_eq(kw_mock_coordinator_set(m, 5, "orders", 1), KW_ERR_INVALID_ARG);
     ck_assert_int_eq(kw_mock_coordinator_set(m, 0, NULL, 1), KW_ERR_INVALID_ARG);
     /* Group requests that reach another broker: NOT_COORDINATOR. */
@@ -119,6 +128,41 @@ assign_bytes(uint8_t *buf, size_t cap, int first, int n)
     for (int i = 0; i < n; i++)
         parts[i] = first + i;
     return gt_assignment(buf, cap, "t", parts, n);
+}
+
+/* DescribeGroups after the three-member join: Stable, the protocol, and each member's
+ * metadata and assignment exactly as sent. */
+static void
+check_described(mc *c, char (*id)[GT_ID], uint8_t (*meta)[64], const int32_t *meta_len,
+                uint8_t (*asg)[64], const int32_t *asg_len)
+{
+    kw_slice gid = kw_slice_str("grp");
+    kw_describe_groups_req dq = {&gid, 1, true, {NULL, 0}};
+    kw_arena ar;
+    kw_arena_init(&ar, NULL, 0);
+    kw_describe_groups_resp dr;
+    uint8_t *f;
+    mc_call(c, &kw_msg_describe_groups_req, &kw_msg_describe_groups_resp, 5, &dq, &ar, &dr, &f);
+    ck_assert_int_eq(dr.n_groups, 1);
+    const kw_described_group *g = &dr.groups[0];
+    ck_assert_int_eq(g->error_code, 0);
+    ck_assert(kw_slice_eq(g->group_state, "Stable"));
+    ck_assert(kw_slice_eq(g->protocol_type, "consumer"));
+    ck_assert(kw_slice_eq(g->protocol_data, "range"));
+    ck_assert_int_ne(g->authorized_operations, INT32_MIN);
+    ck_assert_int_eq(g->n_members, 3);
+    for (int i = 0; i < 3; i++) {
+        const kw_described_group_member *d = &g->members[i];
+        ck_assert(kw_slice_eq(d->member_id, id[i]));
+        ck_assert(kw_slice_eq(d->client_id, "kwire-test"));
+        ck_assert(kw_slice_eq(d->client_host, "/127.0.0.1"));
+        ck_assert_int_eq(d->member_metadata.len, meta_len[i]);
+        ck_assert(memcmp(d->member_metadata.ptr, meta[i], (size_t)meta_len[i]) == 0);
+        ck_assert_int_eq(d->member_assignment.len, asg_len[i]);
+        ck_assert(memcmp(d->member_assignment.ptr, asg[i], (size_t)asg_len[i]) == 0);
+    }
+    free(f);
+    kw_arena_fini(&ar);
 }
 
 START_TEST(test_join_three_members)
@@ -200,34 +244,7 @@ START_TEST(test_join_three_members)
         ck_assert_int_eq(len, asg_len[i]);
         ck_assert(memcmp(got, asg[i], (size_t)len) == 0);
     }
-    /* DescribeGroups: Stable, the protocol, and each member's metadata and assignment. */
-    kw_slice gid = kw_slice_str("grp");
-    kw_describe_groups_req dq = {&gid, 1, true, {NULL, 0}};
-    kw_arena ar;
-    kw_arena_init(&ar, NULL, 0);
-    kw_describe_groups_resp dr;
-    uint8_t *f;
-    mc_call(c[0], &kw_msg_describe_groups_req, &kw_msg_describe_groups_resp, 5, &dq, &ar, &dr, &f);
-    ck_assert_int_eq(dr.n_groups, 1);
-    const kw_described_group *g = &dr.groups[0];
-    ck_assert_int_eq(g->error_code, 0);
-    ck_assert(kw_slice_eq(g->group_state, "Stable"));
-    ck_assert(kw_slice_eq(g->protocol_type, "consumer"));
-    ck_assert(kw_slice_eq(g->protocol_data, "range"));
-    ck_assert_int_ne(g->authorized_operations, INT32_MIN);
-    ck_assert_int_eq(g->n_members, 3);
-    for (int i = 0; i < 3; i++) {
-        const kw_described_group_member *d = &g->members[i];
-        ck_assert(kw_slice_eq(d->member_id, id[i]));
-        ck_assert(kw_slice_eq(d->client_id, "kwire-test"));
-        ck_assert(kw_slice_eq(d->client_host, "/127.0.0.1"));
-        ck_assert_int_eq(d->member_metadata.len, meta_len[i]);
-        ck_assert(memcmp(d->member_metadata.ptr, meta[i], (size_t)meta_len[i]) == 0);
-        ck_assert_int_eq(d->member_assignment.len, asg_len[i]);
-        ck_assert(memcmp(d->member_assignment.ptr, asg[i], (size_t)asg_len[i]) == 0);
-    }
-    free(f);
-    kw_arena_fini(&ar);
+    check_described(c[0], id, meta, meta_len, asg, asg_len);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(gt_heartbeat(c[i], 4, "grp", 1, id[i], NULL), 0);
         ck_assert_int_eq(gt_heartbeat(c[i], 0, "grp", 0, id[i], NULL), 22); /* ILLEGAL_GENERATION */
@@ -619,6 +636,78 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* LeaveGroup v3+ batches members (KIP-345), and a coordinator move answers parked requests. */
+START_TEST(test_batch_leave_and_coordinator_move)
+{
+    int64_t now = 1000;
+    kw_mock *m = gt_mock(2, &now, NULL);
+    ck_assert_int_eq(kw_mock_coordinator_set(m, KW_MOCK_COORD_GROUP, "mv", 1), KW_ERR_OK);
+    mc *c[3];
+    char id[3][GT_ID];
+    form(m, &now, "mv", 3, c, id);
+    kw_leave_group_member_identity who[4];
+    memset(who, 0, sizeof(who));
+    const char *mids[4] = {id[1], id[2], "ghost", ""};
+    for (int i = 0; i < 4; i++) {
+        who[i].member_id = kw_slice_str(mids[i]);
+        who[i].group_instance_id = i == 3 ? kw_slice_str("nope") : KW_SLICE_NULL;
+        who[i].reason = kw_slice_str("test");
+    }
+    kw_leave_group_req lq = {kw_slice_str("mv"), KW_SLICE_NULL, who, 4, {NULL, 0}};
+    kw_arena ar;
+    kw_arena_init(&ar, NULL, 0);
+    kw_leave_group_resp lr;
+    uint8_t *f;
+    mc_call(c[0], &kw_msg_leave_group_req, &kw_msg_leave_group_resp, 5, &lq, &ar, &lr, &f);
+    ck_assert_int_eq(lr.error_code, 0);
+    ck_assert_int_eq(lr.n_members, 4);
+    static const int16_t want[4] = {0, 0, 25, 25};
+    for (int i = 0; i < 4; i++) {
+        ck_assert(kw_slice_eq(lr.members[i].member_id, mids[i]));
+        ck_assert_int_eq(lr.members[i].error_code, want[i]);
+    }
+    ck_assert(kw_slice_eq(lr.members[3].group_instance_id, "nope"));
+    free(f);
+    kw_arena_fini(&ar);
+    static const int solo[] = {0};
+    ck_assert_int_eq(rejoin(c, id, "mv", solo, 1, 0, 1), 2);
+    int32_t s0 = gt_sync_send(c[0], 5, "mv", 2, id[0], NULL, NULL, 0);
+    ck_assert_int_eq(gt_sync_recv(c[0], 5, s0, NULL, 0, NULL), 0);
+    /* A new member parks in JoinGroup (member 0 has not rejoined); the coordinator moves: the
+     * parked request is answered NOT_COORDINATOR and the group is served by broker 2. */
+    gt_join_args a;
+    gt_join_args_init(&a, "mv", "");
+    char nid[GT_ID];
+    int32_t corr = gt_join_new(c[1], &a, nid);
+    gt_settle(m);
+    ck_assert(mc_quiet(c[1], 10));
+    ck_assert_int_eq(kw_mock_coordinator_set(m, KW_MOCK_COORD_GROUP, "mv", 2), KW_ERR_OK);
+    gt_join j;
+    gt_join_recv(c[1], 5, corr, &j);
+    ck_assert_int_eq(j.error, 16);
+    ck_assert_str_eq(j.member_id, nid);
+    ck_assert_int_eq(gt_heartbeat(c[0], 4, "mv", 2, id[0], NULL), 16);
+    mc *o = mc_connect(m, 2, false);
+    ck_assert_int_eq(gt_heartbeat(o, 4, "mv", 2, id[0], NULL), 27); /* state kept: rebalancing */
+    a.member = nid;
+    corr = gt_join_send(o, 5, &a);
+    gt_join_args b;
+    gt_join_args_init(&b, "mv", id[0]);
+    mc *o2 = mc_connect(m, 2, false);
+    int32_t corr2 = gt_join_send(o2, 5, &b);
+    gt_join_recv(o, 5, corr, &j);
+    ck_assert_int_eq(j.error, 0);
+    ck_assert_int_eq(j.generation, 3);
+    gt_join_recv(o2, 5, corr2, &j);
+    ck_assert_int_eq(j.n_members, 2);
+    mc_close(o);
+    mc_close(o2);
+    for (int i = 0; i < 3; i++)
+        mc_close(c[i]);
+    kw_mock_free(m);
+}
+END_TEST
+
 Suite *
 kw_test_suite(void)
 {
@@ -631,6 +720,7 @@ kw_test_suite(void)
     tcase_add_test(tc, test_session_expiry_and_rebalance_timeout);
     tcase_add_test(tc, test_static_membership);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_batch_leave_and_coordinator_move);
     suite_add_tcase(s, tc);
     return s;
 }

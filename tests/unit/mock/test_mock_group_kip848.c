@@ -24,8 +24,8 @@ typedef struct hb {
     const char *group, *member, *instance, *regex, *assignor;
     int32_t epoch, rebalance_ms;
     const char *topics[4];
-    int n_topics;      /* -1: null (unchanged) */
-    const tps *owned;  /* NULL: null */
+    int n_topics;     /* -1: null (unchanged) */
+    const tps *owned; /* NULL: null */
 } hb;
 
 typedef struct hb_res {
@@ -58,8 +58,8 @@ beat(mc *c, int16_t ver, const hb *h)
         for (int i = 0; i < h->owned->n; i++) {
             /* one entry per partition: the coordinator must merge them */
             parts[i] = h->owned->p[i];
-            tp[ntp] = (kw_consumer_group_heartbeat_topic_partitions){h->owned->t[i], &parts[i], 1,
-                                                                     {NULL, 0}};
+            tp[ntp] = (kw_consumer_group_heartbeat_topic_partitions){
+                h->owned->t[i], &parts[i], 1, {NULL, 0}};
             ntp++;
         }
     kw_consumer_group_heartbeat_req rq;
@@ -87,8 +87,8 @@ beat(mc *c, int16_t ver, const hb *h)
     o.error = r.error_code;
     snprintf(o.msg, sizeof(o.msg), "%.*s", (int)(r.error_message.len > 0 ? r.error_message.len : 0),
              (const char *)r.error_message.ptr);
-    snprintf(o.member_id, sizeof(o.member_id), "%.*s", (int)(r.member_id.len > 0 ? r.member_id.len : 0),
-             (const char *)r.member_id.ptr);
+    snprintf(o.member_id, sizeof(o.member_id), "%.*s",
+             (int)(r.member_id.len > 0 ? r.member_id.len : 0), (const char *)r.member_id.ptr);
     o.epoch = r.member_epoch;
     o.interval = r.heartbeat_interval_ms;
     o.has_assignment = r.has_assignment;
@@ -161,6 +161,51 @@ converge(mc *c, const char *group, member *mbs, int n)
             return;
     }
     ck_abort_msg("the group did not converge");
+}
+
+/* ConsumerGroupDescribe after the three members converged: Stable at epoch 3 with each
+ * member's subscription, assignment and target. */
+static void
+check_described(mc *c, int16_t v, const member *all, const kw_uuid *tid)
+{
+    kw_slice gid = kw_slice_str("k");
+    kw_consumer_group_describe_req dq = {&gid, 1, true, {NULL, 0}};
+    kw_arena ar;
+    kw_arena_init(&ar, NULL, 0);
+    kw_consumer_group_describe_resp dr;
+    uint8_t *f;
+    mc_call(c, &kw_msg_consumer_group_describe_req, &kw_msg_consumer_group_describe_resp, v, &dq,
+            &ar, &dr, &f);
+    ck_assert_int_eq(dr.n_groups, 1);
+    const kw_consumer_group_described_group *g = &dr.groups[0];
+    ck_assert_int_eq(g->error_code, 0);
+    ck_assert(kw_slice_eq(g->group_state, "Stable"));
+    ck_assert_int_eq(g->group_epoch, 3);
+    ck_assert_int_eq(g->assignment_epoch, 3);
+    ck_assert(kw_slice_eq(g->assignor_name, "uniform"));
+    ck_assert_int_ne(g->authorized_operations, INT32_MIN);
+    ck_assert_int_eq(g->n_members, 3);
+    for (int i = 0; i < 3; i++) {
+        const kw_consumer_group_describe_member *d = &g->members[i];
+        ck_assert(kw_slice_eq(d->member_id, all[i].id));
+        ck_assert_int_eq(d->member_epoch, 3);
+        ck_assert(kw_slice_eq(d->client_id, "kwire-test"));
+        ck_assert(kw_slice_eq(d->client_host, "/127.0.0.1"));
+        ck_assert_int_eq(d->n_subscribed_topic_names, 1);
+        ck_assert(kw_slice_eq(d->subscribed_topic_names[0], "t"));
+        ck_assert_int_eq(d->subscribed_topic_regex.len, -1);
+        ck_assert_int_eq(d->assignment.n_topic_partitions, 1);
+        const kw_consumer_group_describe_topic_partitions *tp = &d->assignment.topic_partitions[0];
+        ck_assert(kw_slice_eq(tp->topic_name, "t"));
+        ck_assert_int_eq(tp->n_partitions, 2);
+        for (int k = 0; k < 2; k++)
+            ck_assert(tps_has(&all[i].owns, tid, tp->partitions[k]));
+        ck_assert_int_eq(d->target_assignment.topic_partitions[0].n_partitions, 2);
+        if (v >= 1)
+            ck_assert_int_eq(d->member_type, 1);
+    }
+    free(f);
+    kw_arena_fini(&ar);
 }
 
 /* ---------------------------------------------------------------- reconciliation */
@@ -238,46 +283,8 @@ START_TEST(test_join_and_reconcile)
         for (int k = 0; k < all[i].owns.n; k++)
             ck_assert(memcmp(&all[i].owns.t[k], &tid, sizeof(tid)) == 0);
     }
-    /* ConsumerGroupDescribe: Stable at epoch 3 with the three members' assignments. */
-    kw_slice gid = kw_slice_str("k");
-    for (int16_t v = 0; v <= 1; v++) {
-        kw_consumer_group_describe_req dq = {&gid, 1, true, {NULL, 0}};
-        kw_arena ar;
-        kw_arena_init(&ar, NULL, 0);
-        kw_consumer_group_describe_resp dr;
-        uint8_t *f;
-        mc_call(c, &kw_msg_consumer_group_describe_req, &kw_msg_consumer_group_describe_resp, v,
-                &dq, &ar, &dr, &f);
-        ck_assert_int_eq(dr.n_groups, 1);
-        const kw_consumer_group_described_group *g = &dr.groups[0];
-        ck_assert_int_eq(g->error_code, 0);
-        ck_assert(kw_slice_eq(g->group_state, "Stable"));
-        ck_assert_int_eq(g->group_epoch, 3);
-        ck_assert_int_eq(g->assignment_epoch, 3);
-        ck_assert(kw_slice_eq(g->assignor_name, "uniform"));
-        ck_assert_int_ne(g->authorized_operations, INT32_MIN);
-        ck_assert_int_eq(g->n_members, 3);
-        for (int i = 0; i < 3; i++) {
-            const kw_consumer_group_describe_member *d = &g->members[i];
-            ck_assert(kw_slice_eq(d->member_id, all[i].id));
-            ck_assert_int_eq(d->member_epoch, 3);
-            ck_assert(kw_slice_eq(d->client_id, "kwire-test"));
-            ck_assert(kw_slice_eq(d->client_host, "/127.0.0.1"));
-            ck_assert_int_eq(d->n_subscribed_topic_names, 1);
-            ck_assert(kw_slice_eq(d->subscribed_topic_names[0], "t"));
-            ck_assert_int_eq(d->subscribed_topic_regex.len, -1);
-            ck_assert_int_eq(d->assignment.n_topic_partitions, 1);
-            ck_assert(kw_slice_eq(d->assignment.topic_partitions[0].topic_name, "t"));
-            ck_assert_int_eq(d->assignment.topic_partitions[0].n_partitions, 2);
-            for (int k = 0; k < 2; k++)
-                ck_assert(tps_has(&all[i].owns, &tid, d->assignment.topic_partitions[0].partitions[k]));
-            ck_assert_int_eq(d->target_assignment.topic_partitions[0].n_partitions, 2);
-            if (v >= 1)
-                ck_assert_int_eq(d->member_type, 1);
-        }
-        free(f);
-        kw_arena_fini(&ar);
-    }
+    for (int16_t v = 0; v <= 1; v++)
+        check_described(c, v, all, &tid);
     mc_close(c);
     kw_mock_free(m);
 }
@@ -422,9 +429,9 @@ START_TEST(test_leave_and_static_members)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- regex, validation */
+/* ---------------------------------------------------------------- regex, validation, assignors */
 
-START_TEST(test_regex_validation_assignors)
+START_TEST(test_regex_and_validation)
 {
     int64_t now = 1000;
     kw_mock *m = gt_mock(2, &now, NULL);
@@ -495,14 +502,49 @@ START_TEST(test_regex_validation_assignors)
     /* The wrong broker. */
     int32_t other = kw_mock_coordinator(m, KW_MOCK_COORD_GROUP, "rx") == 1 ? 2 : 1;
     mc *o = mc_connect(m, other, false);
+    j.member = "r3";
     ck_assert_int_eq(beat(o, 1, &j).error, 16);
     mc_close(o);
-    /* The range assignor: contiguous ranges per topic. */
+    mc_close(c);
+    kw_mock_free(m);
+}
+END_TEST
+
+/* The range assignor: contiguous ranges per topic. */
+START_TEST(test_range_assignor)
+{
+    int64_t now = 1000;
+    kw_mock *m = gt_mock(1, &now, NULL);
+    hb j;
+    hb_res r;
     mc *c2 = gt_coord(m, "rg");
     member ra = {"ra", 0, {0}}, rb = {"rb", 0, {0}};
     ck_assert_int_eq(kw_mock_topic_create(m, "six", 6, 1, NULL), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_topic_create(m, "five", 5, 1, NULL), KW_ERR_OK);
     j = hb_join("rg", ra.id, "six");
     j.assignor = "range";
+    /* Duplicates and any order: stored sorted and unique. */
+    j.topics[1] = "five";
+    j.topics[2] = "six";
+    j.n_topics = 3;
+    r = beat(c2, 1, &j);
+    ck_assert_int_eq(r.a.n, 11);
+    kw_slice gid = kw_slice_str("rg");
+    kw_consumer_group_describe_req dq = {&gid, 1, false, {NULL, 0}};
+    kw_arena ar;
+    kw_arena_init(&ar, NULL, 0);
+    kw_consumer_group_describe_resp dr;
+    uint8_t *f;
+    mc_call(c2, &kw_msg_consumer_group_describe_req, &kw_msg_consumer_group_describe_resp, 1, &dq,
+            &ar, &dr, &f);
+    const kw_consumer_group_describe_member *d = &dr.groups[0].members[0];
+    ck_assert(kw_slice_eq(dr.groups[0].assignor_name, "range"));
+    ck_assert_int_eq(d->n_subscribed_topic_names, 2);
+    ck_assert(kw_slice_eq(d->subscribed_topic_names[0], "five"));
+    ck_assert(kw_slice_eq(d->subscribed_topic_names[1], "six"));
+    free(f);
+    kw_arena_fini(&ar);
+    j.n_topics = 1;
     r = beat(c2, 1, &j);
     ra.epoch = r.epoch;
     ra.owns = r.a;
@@ -522,7 +564,6 @@ START_TEST(test_regex_validation_assignors)
         ck_assert_int_eq(hi - lo, 2);
     }
     mc_close(c2);
-    mc_close(c);
     kw_mock_free(m);
 }
 END_TEST
@@ -628,7 +669,8 @@ kw_test_suite(void)
     tcase_add_test(tc, test_join_and_reconcile);
     tcase_add_test(tc, test_fencing_and_timeouts);
     tcase_add_test(tc, test_leave_and_static_members);
-    tcase_add_test(tc, test_regex_validation_assignors);
+    tcase_add_test(tc, test_regex_and_validation);
+    tcase_add_test(tc, test_range_assignor);
     tcase_add_test(tc, test_offsets_and_group_types);
     suite_add_tcase(s, tc);
     return s;

@@ -289,7 +289,8 @@ list_groups(mc *c, int16_t ver, const char *state, const char *type, listed *out
     ck_assert_int_eq(r.error_code, 0);
     for (int32_t i = 0; i < r.n_groups; i++) {
         const kw_listed_group *g = &r.groups[i];
-        snprintf(out[i].id, sizeof(out[i].id), "%.*s", (int)g->group_id.len, (const char *)g->group_id.ptr);
+        snprintf(out[i].id, sizeof(out[i].id), "%.*s", (int)g->group_id.len,
+                 (const char *)g->group_id.ptr);
         snprintf(out[i].type, sizeof(out[i].type), "%.*s", (int)g->protocol_type.len,
                  (const char *)g->protocol_type.ptr);
         snprintf(out[i].state, sizeof(out[i].state), "%.*s", (int)g->group_state.len,
@@ -337,7 +338,8 @@ START_TEST(test_list_and_describe)
     static const char *const ids[4] = {"cls", "simple", "kg", "other"};
     static const int32_t nodes[4] = {1, 1, 1, 2};
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(kw_mock_coordinator_set(m, KW_MOCK_COORD_GROUP, ids[i], nodes[i]), KW_ERR_OK);
+        ck_assert_int_eq(kw_mock_coordinator_set(m, KW_MOCK_COORD_GROUP, ids[i], nodes[i]),
+                         KW_ERR_OK);
     mc *c = mc_connect(m, 1, false), *o = mc_connect(m, 2, false);
     char id[GT_ID];
     one_member_group(m, &now, c, "cls", id);

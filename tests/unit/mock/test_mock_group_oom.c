@@ -144,8 +144,15 @@ classic_part(mc *c)
     int32_t parts[2] = {0, 1};
     int32_t alen = gt_assignment(asg, sizeof(asg), "t", parts, 2);
     kw_sync_group_req_assignment sa = {kw_slice_str(id), {asg, alen}, {NULL, 0}};
-    kw_sync_group_req sq = {kw_slice_str("g"), 1, kw_slice_str(id), KW_SLICE_NULL,
-                            kw_slice_str("consumer"), kw_slice_str("range"), &sa, 1, {NULL, 0}};
+    kw_sync_group_req sq = {kw_slice_str("g"),
+                            1,
+                            kw_slice_str(id),
+                            KW_SLICE_NULL,
+                            kw_slice_str("consumer"),
+                            kw_slice_str("range"),
+                            &sa,
+                            1,
+                            {NULL, 0}};
     all &= call(c, &kw_msg_sync_group_req, 5, &sq);
     kw_heartbeat_req hq = {kw_slice_str("g"), 1, kw_slice_str(id), KW_SLICE_NULL, {NULL, 0}};
     all &= call(c, &kw_msg_heartbeat_req, 4, &hq);
@@ -187,8 +194,8 @@ consumer_part(mc *c)
     kw_slice key = kw_slice_str("k");
     kw_consumer_group_describe_req dq = {&key, 1, true, {NULL, 0}};
     all &= call(c, &kw_msg_consumer_group_describe_req, 1, &dq);
-    kw_leave_group_member_identity li = {kw_slice_str("nobody"), KW_SLICE_NULL, KW_SLICE_NULL,
-                                         {NULL, 0}};
+    kw_leave_group_member_identity li = {
+        kw_slice_str("nobody"), KW_SLICE_NULL, KW_SLICE_NULL, {NULL, 0}};
     kw_leave_group_req lq = {kw_slice_str("g"), KW_SLICE_NULL, &li, 1, {NULL, 0}};
     all &= call(c, &kw_msg_leave_group_req, 4, &lq);
     return all;

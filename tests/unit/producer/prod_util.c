@@ -36,9 +36,9 @@ kwt_dr_cb(kw_producer *p, const kw_delivery *dl, void *ud)
     (void)p;
     kwt_drs *d = ud;
     size_t id = (size_t)(uintptr_t)dl->opaque;
-    ck_assert_msg(id >= 1 && id <= d->cap, "report with a foreign opaque %zu", id);
+    KWT_CHECK(id >= 1 && id <= d->cap, "report with a foreign opaque %zu", id);
     kwt_dr *r = &d->v[id - 1];
-    ck_assert_msg(r->calls == 0, "record %zu reported twice", id - 1);
+    KWT_CHECK(r->calls == 0, "record %zu reported twice", id - 1);
     r->calls++;
     r->err = dl->err;
     r->broker_code = dl->detail->broker_code;
@@ -61,9 +61,12 @@ kwt_prod_client(const char *bootstrap, const char *const *extra)
     kw_error err;
     kw_error_init(&err);
     ck_assert_int_eq(kw_conf_new(NULL, &conf), KW_ERR_OK);
-    static const char *const base[] = {"reconnect.backoff.ms=10", "reconnect.backoff.max.ms=100",
-                                       "retry.backoff.ms=10",     "retry.backoff.max.ms=100",
-                                       "linger.ms=2",             NULL};
+    static const char *const base[] = {"reconnect.backoff.ms=10",
+                                       "reconnect.backoff.max.ms=100",
+                                       "retry.backoff.ms=10",
+                                       "retry.backoff.max.ms=100",
+                                       "linger.ms=2",
+                                       NULL};
     ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", bootstrap, &err), KW_ERR_OK);
     for (int pass = 0; pass < 2; pass++) {
         const char *const *list = pass == 0 ? base : extra;

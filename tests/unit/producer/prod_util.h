@@ -14,6 +14,14 @@
 
 #define KWT_PROD_DEADLINE_MS 60000
 
+/* An assertion for loops over many records: Check's ck_assert records every passing check
+ * (a write to the parent in fork mode), which costs seconds over a million records. */
+#define KWT_CHECK(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_abort_msg(__VA_ARGS__);                                                             \
+    } while (0)
+
 /* One record's report; records are numbered 0..n-1 and sent with opaque = id + 1. */
 typedef struct kwt_dr {
     int calls;

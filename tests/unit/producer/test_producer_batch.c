@@ -27,12 +27,18 @@ typedef struct rec {
 static const rec recs[] = {
     {1700000000000, "k0", "value zero", 0, {{{0}, {0}}}},
     {1700000000005, NULL, "no key", 1, {{{(const uint8_t *)"h", 1}, {(const uint8_t *)"v", 1}}}},
-    {1699999999990, "", NULL, 2,
+    {1699999999990,
+     "",
+     NULL,
+     2,
      {{{(const uint8_t *)"a", 1}, {NULL, -1}}, {{(const uint8_t *)"bb", 2}, {NULL, 0}}}},
     {1700000000100, "key-3", "", 0, {{{0}, {0}}}},
-    {1700000000101, "key-4", "a somewhat longer value to make the batch worth compressing "
-                             "a somewhat longer value to make the batch worth compressing",
-     0, {{{0}, {0}}}},
+    {1700000000101,
+     "key-4",
+     "a somewhat longer value to make the batch worth compressing "
+     "a somewhat longer value to make the batch worth compressing",
+     0,
+     {{{0}, {0}}}},
 };
 #define NRECS ((int)(sizeof(recs) / sizeof(recs[0])))
 
@@ -190,8 +196,7 @@ START_TEST(test_batch_codecs)
             kw_wr scratch, out;
             kw_wr_init_dyn(&scratch, NULL, 1 << 20);
             kw_wr_init_dyn(&out, NULL, 1 << 20);
-            ck_assert_int_eq(kwi_batch_seal(&b, kw_allocator_default(), &scratch, -1),
-                             KW_ERR_OK);
+            ck_assert_int_eq(kwi_batch_seal(&b, kw_allocator_default(), &scratch, -1), KW_ERR_OK);
             kwi_batch_write(&b, &out);
             /* Written again, as for a retry: compressed once, the same bytes. */
             kw_wr again;
@@ -292,8 +297,7 @@ START_TEST(test_record_size_and_bad_input)
     /* Agrees with the codec's own size function. */
     kw_header h = {S("hk"), S("hv")};
     ck_assert_uint_eq(kwi_batch_record_size(-5, 7, S("key"), 300, &h, 1, &body),
-                      kw_record_size(-5, 7, S("key"), (kw_slice){(const uint8_t *)"", 300}, &h,
-                                     1));
+                      kw_record_size(-5, 7, S("key"), (kw_slice){(const uint8_t *)"", 300}, &h, 1));
 }
 END_TEST
 

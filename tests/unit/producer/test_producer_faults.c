@@ -14,7 +14,7 @@
 #include "kwire/mock_control.h"
 #include "prod_util.h"
 
-#define API_PRODUCE         0
+#define API_PRODUCE          0
 #define API_INIT_PRODUCER_ID 22
 
 static kw_mock *mock;
@@ -52,26 +52,24 @@ check_exactly_once(uint32_t n, const kwt_drs *d, const bool *may_fail)
         long last = -1;
         for (size_t i = 0; i < s.n; i++) {
             long id = strtol(s.values[i] + 1, NULL, 10);
-            ck_assert_int_lt(id, (long)n);
-            ck_assert_msg(!seen[id], "v%ld stored twice (partition %d)", id, part);
+            KWT_CHECK(id < (long)n, "v%ld", id);
+            KWT_CHECK(!seen[id], "v%ld stored twice (partition %d)", id, part);
             seen[id] = 1;
-            ck_assert_msg(id > last, "partition %d: v%ld after v%ld", part, id, last);
+            KWT_CHECK(id > last, "partition %d: v%ld after v%ld", part, id, last);
             last = id;
             const kwt_dr *r = &d->v[id];
-            ck_assert_msg(r->err == KW_ERR_OK, "v%ld is stored but reported %s", id,
-                          kw_err_name(r->err));
-            ck_assert_int_eq(r->partition, part);
-            if (r->offset >= 0)
-                ck_assert_int_eq(r->offset, s.offsets[i]);
+            KWT_CHECK(r->err == KW_ERR_OK, "v%ld is stored but reported %s", id,
+                      kw_err_name(r->err));
+            KWT_CHECK(r->partition == part, "v%ld: reported partition %d", id, r->partition);
+            KWT_CHECK(r->offset < 0 || r->offset == s.offsets[i], "v%ld: reported offset", id);
         }
         total += s.n;
         kwt_stored_fini(&s);
     }
     for (uint32_t i = 0; i < n; i++) {
-        ck_assert_int_eq(d->v[i].calls, 1);
-        if (!seen[i])
-            ck_assert_msg(may_fail && may_fail[i] && d->v[i].err != KW_ERR_OK,
-                          "v%u is missing (reported %s)", i, kw_err_name(d->v[i].err));
+        KWT_CHECK(d->v[i].calls == 1, "v%u reported %d times", i, d->v[i].calls);
+        KWT_CHECK(seen[i] || (may_fail && may_fail[i] && d->v[i].err != KW_ERR_OK),
+                  "v%u is missing (reported %s)", i, kw_err_name(d->v[i].err));
     }
     free(seen);
     (void)total;
@@ -159,8 +157,7 @@ leader_moves(int round)
 {
     if (round % 4 == 3)
         for (int32_t part = 0; part < 6; part++)
-            ck_assert_int_eq(kw_mock_partition_leader_set(mock, "t", part,
-                                                          (part + round) % 3 + 1),
+            ck_assert_int_eq(kw_mock_partition_leader_set(mock, "t", part, (part + round) % 3 + 1),
                              KW_ERR_OK);
 }
 

@@ -51,23 +51,22 @@ check_t6(uint32_t n, bool keyed, const kwt_drs *d)
         kwt_mock_read_all(mock, "t6", part, &s);
         long last = -1;
         for (size_t i = 0; i < s.n; i++) {
-            ck_assert_ptr_nonnull(s.values[i]);
+            KWT_CHECK(s.values[i], "a null value");
             long id = strtol(s.values[i] + 1, NULL, 10);
-            ck_assert_msg(id > last, "partition %d: v%ld after v%ld", part, id, last);
+            KWT_CHECK(id > last, "partition %d: v%ld after v%ld", part, id, last);
             last = id;
-            ck_assert_int_lt(id, (long)n);
+            KWT_CHECK(id < (long)n, "v%ld", id);
             const kwt_dr *r = &d->v[id];
-            ck_assert_int_eq(r->err, KW_ERR_OK);
-            ck_assert_int_eq(r->partition, part);
-            if (r->offset >= 0)
-                ck_assert_int_eq(r->offset, s.offsets[i]);
+            KWT_CHECK(r->err == KW_ERR_OK, "v%ld reported %s", id, kw_err_name(r->err));
+            KWT_CHECK(r->partition == part, "v%ld: reported partition %d", id, r->partition);
+            KWT_CHECK(r->offset < 0 || r->offset == s.offsets[i], "v%ld: reported offset", id);
             if (keyed) {
                 char k[32];
                 snprintf(k, sizeof(k), "k%ld", id);
-                ck_assert_str_eq(s.keys[i], k);
-                ck_assert_int_eq(kw_murmur2_partition(k, strlen(k), 6), part);
+                KWT_CHECK(s.keys[i] && strcmp(s.keys[i], k) == 0, "v%ld: key", id);
+                KWT_CHECK(kw_murmur2_partition(k, strlen(k), 6) == part, "%s: partition", k);
             } else {
-                ck_assert_ptr_null(s.keys[i]);
+                KWT_CHECK(!s.keys[i], "v%ld: a key", id);
             }
         }
         total += s.n;
@@ -171,16 +170,15 @@ START_TEST(test_keyless_sticky_switches_after_batch_size)
     /* Runs of consecutive records on one partition: the partition changes after batch.size
      * bytes, i.e. every `period` records (the new one may be the same partition again, so a
      * run is a multiple of it), except for the last run. */
-    size_t rsize = kw_record_size(0, 0, KW_SLICE_NULL, (kw_slice){(const uint8_t *)v, 100},
-                                  NULL, 0);
+    size_t rsize =
+        kw_record_size(0, 0, KW_SLICE_NULL, (kw_slice){(const uint8_t *)v, 100}, NULL, 0);
     uint32_t period = (uint32_t)((4096 + rsize - 1) / rsize);
     int parts_used[6] = {0};
     uint32_t run = 0, switches = 0;
     for (uint32_t i = 0; i < 2000; i++) {
         parts_used[d.v[i].partition] = 1;
         if (i > 0 && d.v[i].partition != d.v[i - 1].partition) {
-            ck_assert_msg(run % period == 0, "a sticky run of %u records (period %u)", run,
-                          period);
+            ck_assert_msg(run % period == 0, "a sticky run of %u records (period %u)", run, period);
             run = 0;
             switches++;
         }
@@ -275,14 +273,12 @@ START_TEST(test_acks_and_codecs)
                 int64_t tot = 0;
                 for (int32_t part = 0; part < 6; part++) {
                     kw_mock_partition_info pi;
-                    ck_assert_int_eq(kw_mock_partition_info_get(mock, "t6", part, &pi),
-                                     KW_ERR_OK);
+                    ck_assert_int_eq(kw_mock_partition_info_get(mock, "t6", part, &pi), KW_ERR_OK);
                     tot += pi.high_watermark;
                 }
                 if (tot == base + 200)
                     break;
-                ck_assert_msg(kwt_mono_ms() < end, "stored %lld of %u", (long long)tot,
-                              base + 200);
+                ck_assert_msg(kwt_mono_ms() < end, "stored %lld of %u", (long long)tot, base + 200);
                 kw_client_step(c, 5, NULL);
             }
             kw_producer_free(p);
@@ -498,6 +494,89 @@ START_TEST(test_unknown_topic_waits_then_times_out)
 }
 END_TEST
 
+/* A delivery report that sends: each report of a record below `limit` sends record id + 20
+ * to the same topic (for the unknown topic, while its waiting records are being failed). */
+typedef struct chain {
+    kwt_drs d;
+    uint32_t limit;
+    const char *topic;
+} chain;
+
+static void
+chain_cb(kw_producer *p, const kw_delivery *dl, void *ud)
+{
+    chain *ch = ud;
+    kwt_dr_cb(p, dl, &ch->d);
+    uint32_t id = (uint32_t)(uintptr_t)dl->opaque - 1;
+    if (id < ch->limit) {
+        char k[16], v[16];
+        snprintf(k, sizeof(k), "k%u", id + 20);
+        snprintf(v, sizeof(v), "v%u", id + 20);
+        kw_message m;
+        kw_message_init(&m);
+        m.topic = ch->topic;
+        m.key = kw_slice_str(k);
+        m.value = kw_slice_str(v);
+        m.opaque = (void *)(uintptr_t)(id + 21);
+        kw_error err;
+        KWT_CHECK(kw_producer_send(p, &m, &err) == KW_ERR_OK, "send from a report: %s",
+                  err.msg);
+    }
+}
+
+START_TEST(test_reports_may_send)
+{
+    const char *extra[] = {"delivery.timeout.ms=800", "request.timeout.ms=300", NULL};
+    for (int pass = 0; pass < 2; pass++) {
+        chain ch;
+        kwt_drs_init(&ch.d, 40);
+        ch.limit = 20;
+        ch.topic = pass == 0 ? "t6" : "no-such-topic";
+        if (pass == 1) {
+            kw_mock_conf mc;
+            kw_mock_free(mock);
+            kw_mock_conf_init(&mc);
+            mc.auto_create_topics = false;
+            kw_error err;
+            ck_assert_int_eq(kw_mock_new(&mc, &mock, &err), KW_ERR_OK);
+            ck_assert_int_eq(kw_mock_thread_start(mock, &err), KW_ERR_OK);
+        }
+        kw_client *c = kwt_prod_client(kw_mock_bootstrap(mock), extra);
+        kw_producer_opts o;
+        kw_producer_opts_init(&o);
+        o.on_delivery = chain_cb;
+        o.delivery_ud = &ch;
+        kw_producer *p = NULL;
+        kw_error err;
+        ck_assert_int_eq(kw_producer_new(c, &o, &p, &err), KW_ERR_OK);
+        for (uint32_t i = 0; i < 20; i++)
+            kwt_send(p, ch.topic, KW_PARTITION_ANY, i, true);
+        kwt_drain(p, &ch.d, 40);
+        if (pass == 0) {
+            /* (Records 20-39 were sent in report order, not id order: count them only.) */
+            ck_assert_uint_eq(ch.d.ok, 40);
+            int seen[40] = {0};
+            for (int32_t part = 0; part < 6; part++) {
+                kwt_stored st;
+                kwt_mock_read_all(mock, "t6", part, &st);
+                for (size_t i = 0; i < st.n; i++)
+                    seen[atoi(st.values[i] + 1)]++;
+                kwt_stored_fini(&st);
+            }
+            for (int i = 0; i < 40; i++)
+                ck_assert_int_eq(seen[i], 1);
+        } else {
+            ck_assert_uint_eq(ch.d.failed, 40);
+            for (uint32_t i = 0; i < 40; i++)
+                ck_assert_int_eq(ch.d.v[i].err, KW_ERR_TIMED_OUT);
+        }
+        kw_producer_free(p);
+        kw_client_free(c);
+        kwt_drs_fini(&ch.d);
+    }
+}
+END_TEST
+
 START_TEST(test_flush_and_purge)
 {
     const char *extra[] = {"linger.ms=60000", "batch.size=1000000", NULL};
@@ -641,6 +720,7 @@ kw_test_suite(void)
     tcase_add_test(tc, test_queue_full_back_pressure);
     tcase_add_test(tc, test_delivery_timeout_reports_each_record);
     tcase_add_test(tc, test_unknown_topic_waits_then_times_out);
+    tcase_add_test(tc, test_reports_may_send);
     tcase_add_test(tc, test_flush_and_purge);
     tcase_add_test(tc, test_free_reports_outstanding);
     tcase_add_test(tc, test_kwire_thread_and_blocking_flush);

@@ -1,0 +1,196 @@
+/* Out of memory in the producer: creating one fails cleanly at every allocation; and with the
+ * allocator failing from the n-th allocation on while records are sent and delivered (batches,
+ * requests, metadata calls, the producer id, the connection's buffers), every record that
+ * kw_producer_send accepted still gets exactly one report once memory is back, nothing
+ * crashes, and freeing leaves nothing allocated. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kwire/mock.h"
+#include "prod_util.h"
+
+typedef struct failing {
+    long budget; /* allocations still allowed; negative = unlimited */
+    long live;   /* allocations not yet freed */
+} failing;
+
+static void *
+f_alloc(void *ud, size_t n)
+{
+    failing *f = ud;
+    if (f->budget == 0)
+        return NULL;
+    if (f->budget > 0)
+        f->budget--;
+    void *p = malloc(n);
+    if (p)
+        f->live++;
+    return p;
+}
+
+static void *
+f_realloc(void *ud, void *p, size_t old, size_t n)
+{
+    (void)old;
+    failing *f = ud;
+    if (f->budget == 0)
+        return NULL;
+    if (f->budget > 0)
+        f->budget--;
+    void *q = realloc(p, n);
+    if (q && !p)
+        f->live++;
+    return q;
+}
+
+static void
+f_free(void *ud, void *p, size_t n)
+{
+    (void)n;
+    failing *f = ud;
+    if (!p)
+        return;
+    f->live--;
+    free(p);
+}
+
+static kw_mock *mock;
+
+static void
+setup(void)
+{
+    kw_mock_conf mc;
+    kw_mock_conf_init(&mc);
+    mc.brokers = 2;
+    kw_error err;
+    ck_assert_int_eq(kw_mock_new(&mc, &mock, &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_topic_create(mock, "t", 3, 2, &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_thread_start(mock, &err), KW_ERR_OK);
+}
+
+static void
+teardown(void)
+{
+    kw_mock_free(mock);
+}
+
+static kw_client *
+client(failing *f, kw_allocator *a)
+{
+    a->alloc = f_alloc;
+    a->realloc = f_realloc;
+    a->free = f_free;
+    a->ud = f;
+    kw_conf *conf = NULL;
+    kw_error err;
+    long saved = f->budget;
+    f->budget = -1;
+    ck_assert_int_eq(kw_conf_new(a, &conf), KW_ERR_OK);
+    ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", kw_mock_bootstrap(mock), &err),
+                     KW_ERR_OK);
+    ck_assert_int_eq(kw_conf_set(conf, "retry.backoff.ms", "5", &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_conf_set(conf, "retry.backoff.max.ms", "20", &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_conf_set(conf, "reconnect.backoff.ms", "5", &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_conf_set(conf, "reconnect.backoff.max.ms", "20", &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_conf_set(conf, "linger.ms", "1", &err), KW_ERR_OK);
+    kw_client *c = NULL;
+    ck_assert_int_eq(kw_client_new(conf, &c, &err), KW_ERR_OK);
+    kwt_debug_log(c);
+    f->budget = saved;
+    return c;
+}
+
+START_TEST(test_producer_new_every_allocation_fails)
+{
+    bool made = false;
+    for (long n = 0; n < 200 && !made; n++) {
+        failing f = {-1, 0};
+        kw_allocator a;
+        kw_client *c = client(&f, &a);
+        f.budget = n;
+        kw_producer *p = NULL;
+        kw_error err;
+        kw_err e = kw_producer_new(c, NULL, &p, &err);
+        f.budget = -1;
+        if (e == KW_ERR_OK) {
+            made = true;
+            kw_producer_free(p);
+        } else {
+            ck_assert_int_eq(e, KW_ERR_NOMEM);
+            ck_assert_ptr_null(p);
+        }
+        kw_client_free(c);
+        ck_assert_int_eq(f.live, 0);
+    }
+    ck_assert(made);
+}
+END_TEST
+
+START_TEST(test_running_out_of_memory_while_sending)
+{
+    for (long n = getenv("KWT_N") ? atol(getenv("KWT_N")) : 0; n < 400; n += 3) {
+        failing f = {-1, 0};
+        kw_allocator a;
+        kw_client *c = client(&f, &a);
+        kwt_drs d;
+        kwt_drs_init(&d, 61);
+        kw_producer *p = kwt_producer(c, &d);
+        /* Warm up with memory (connections, metadata, producer id): the client runtime's own
+         * out-of-memory paths are tested in tests/unit/client. */
+        kwt_send(p, "t", KW_PARTITION_ANY, 60, true);
+        kwt_drain(p, &d, 1);
+        f.budget = n;
+        uint32_t accepted = 1;
+        for (uint32_t i = 0; i < 60; i++) {
+            char k[16], v[16];
+            snprintf(k, sizeof(k), "k%u", i);
+            snprintf(v, sizeof(v), "v%u", i);
+            kw_message m;
+            kw_message_init(&m);
+            m.topic = "t";
+            m.key = kw_slice_str(k);
+            m.value = kw_slice_str(v);
+            m.opaque = (void *)(uintptr_t)(i + 1);
+            kw_error err;
+            kw_err e = kw_producer_send(p, &m, &err);
+            ck_assert(e == KW_ERR_OK || e == KW_ERR_NOMEM);
+            if (e == KW_ERR_OK)
+                accepted++;
+            else
+                d.v[i].calls = -100; /* no report may come for it */
+            if (i % 10 == 9)
+                kw_client_step(c, 2, NULL);
+        }
+        kwt_step_for(c, 30);
+        f.budget = -1; /* memory is back: everything accepted completes */
+        int64_t end = kwt_mono_ms() + KWT_PROD_DEADLINE_MS;
+        while (d.reports < accepted) {
+            ck_assert_msg(kwt_mono_ms() < end, "n=%ld: %zu of %u reports", n, d.reports,
+                          accepted);
+            kw_client_step(c, 10, NULL);
+        }
+        for (uint32_t i = 0; i < 61; i++)
+            ck_assert(d.v[i].calls == 1 || d.v[i].calls == -100);
+        ck_assert_uint_eq(kw_producer_outstanding(p), 0);
+        kw_producer_free(p);
+        kw_client_free(c);
+        ck_assert_msg(f.live == 0, "n=%ld: %ld allocations leaked", n, f.live);
+        kwt_drs_fini(&d);
+    }
+}
+END_TEST
+
+Suite *
+kw_test_suite(void)
+{
+    Suite *s = suite_create("producer_nomem");
+    TCase *tc = tcase_create("nomem");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_producer_new_every_allocation_fails);
+    tcase_add_test(tc, test_running_out_of_memory_while_sending);
+    suite_add_tcase(s, tc);
+    return s;
+}
