@@ -588,17 +588,6 @@ END_TEST
 
 #endif
 
-/* Under ASan: cyrus-sasl's plugins are built without frame pointers, so the fast unwinder stops
- * inside them and the LeakSanitizer suppressions for their process-wide state (tests/lsan.supp)
- * could not match. The slow unwinder is set for this binary only; ASAN_OPTIONS from the
- * environment still wins for any flag it names. Unused without ASan. */
-const char *__asan_default_options(void);
-const char *
-__asan_default_options(void)
-{
-    return "fast_unwind_on_malloc=0";
-}
-
 Suite *
 kw_test_suite(void)
 {
