@@ -138,7 +138,7 @@ typedef enum kwi_conf_id {
 #define KWI_CONF_ROLE_CONSUMER KW_CONF_SCOPE_CONSUMER
 #define KWI_CONF_ROLE_ADMIN    KW_CONF_SCOPE_ADMIN
 
-/* The port a bootstrap server without one gets (librdkafka's behaviour). */
+/* The port used for a bootstrap server given without one (librdkafka's behaviour). */
 #define KWI_CONF_DEFAULT_PORT 9092
 
 #define KWI_CONF_WORDS ((KWI_CONF__COUNT + 63) / 64)
