@@ -27,7 +27,7 @@ typedef struct kw_arena_chunk kw_arena_chunk;
 typedef struct kw_arena {
     const kw_allocator *a;
     kw_arena_chunk *head;
-    size_t used;  /**< bytes handed out since the last reset */
+    size_t used; /**< bytes handed out since the last reset */
     size_t cap;
 } kw_arena;
 

@@ -168,11 +168,11 @@ typedef struct kw_tags {
 typedef struct kw_io {
     kw_io_mode mode;
     bool flex;
-    kw_rd *rd;        /* DECODE */
-    kw_wr *wr;        /* ENCODE; DUMP writes text here */
-    kw_arena *arena;  /* DECODE: arrays and unknown tags come from here */
-    size_t minsize;   /* MINSIZE */
-    size_t path_len;  /* DUMP */
+    kw_rd *rd;       /* DECODE */
+    kw_wr *wr;       /* ENCODE; DUMP writes text here */
+    kw_arena *arena; /* DECODE: arrays and unknown tags come from here */
+    size_t minsize;  /* MINSIZE */
+    size_t path_len; /* DUMP */
     char path[480];
 } kw_io;
 
@@ -181,7 +181,8 @@ typedef void (*kw_io_fn)(kw_io *io, int16_t ver, void *m);
 /** @brief Select compact encodings for the rest of this message. */
 KW_API void kw_io_set_flex(kw_io *io, bool flex);
 /** @brief True while decoding: the place to set a schema default for an absent field. */
-static inline bool kw_io_decoding(const kw_io *io)
+static inline bool
+kw_io_decoding(const kw_io *io)
 {
     return io->mode == KW_IO_DECODE;
 }
@@ -203,8 +204,8 @@ KW_API void kw_io_records(kw_io *io, const char *name, kw_slice *v);
 /** @brief An array of `*n` elements of `esz` bytes at `*arr`, each coded by fn(io, ver, elem).
  *  *n == -1 is a null array. On decode the elements come from the arena, after the count was
  *  checked against the remaining bytes at the element's minimum encoded size. */
-KW_API void kw_io_array(kw_io *io, const char *name, void *arr, int32_t *n, size_t esz,
-                        kw_io_fn fn, int16_t ver);
+KW_API void kw_io_array(kw_io *io, const char *name, void *arr, int32_t *n, size_t esz, kw_io_fn fn,
+                        int16_t ver);
 /** @brief Element walks for the primitive arrays of the schemas ([]int32, []string), for use
  *  as the `fn` of kw_io_array. */
 KW_API void kw_io_elem_i32(kw_io *io, int16_t ver, void *elem);
@@ -212,8 +213,8 @@ KW_API void kw_io_elem_str(kw_io *io, int16_t ver, void *elem);
 /** @brief A single embedded structure (not nullable). */
 KW_API void kw_io_struct(kw_io *io, const char *name, void *m, kw_io_fn fn, int16_t ver);
 /** @brief A nullable embedded structure: int8 -1/1 marker, then the fields when present. */
-KW_API void kw_io_struct_nullable(kw_io *io, const char *name, bool *present, void *m,
-                                  kw_io_fn fn, int16_t ver);
+KW_API void kw_io_struct_nullable(kw_io *io, const char *name, bool *present, void *m, kw_io_fn fn,
+                                  int16_t ver);
 
 /** Per-structure state of a tagged-field section. */
 typedef struct kw_tagsec {
@@ -229,9 +230,9 @@ typedef struct kw_tagsec {
 
 /** @brief Begin the tagged section that ends a flexible structure. Call only when io->flex.
  *  Known tagged fields follow, each as:
- *      if (kw_io_tag(io, &ts, TAG, value_differs_from_default)) { ...code it...; kw_io_tag_end(io, &ts); }
- *  in ascending tag order; then kw_io_tags_end(). On decode kw_io_tag returns whether the tag
- *  is on the wire (set the default otherwise); on encode it returns `present`; on dump, true. */
+ *      if (kw_io_tag(io, &ts, TAG, value_differs_from_default)) { ...code it...; kw_io_tag_end(io,
+ * &ts); } in ascending tag order; then kw_io_tags_end(). On decode kw_io_tag returns whether the
+ * tag is on the wire (set the default otherwise); on encode it returns `present`; on dump, true. */
 KW_API void kw_io_tags_begin(kw_io *io, kw_tagsec *ts);
 KW_API bool kw_io_tag(kw_io *io, kw_tagsec *ts, uint32_t tag, bool present);
 KW_API void kw_io_tag_end(kw_io *io, kw_tagsec *ts);
@@ -244,13 +245,13 @@ KW_API void kw_io_tags_only(kw_io *io, kw_tags *unknown);
 
 /** One message type: a request or response body of an API, or an embedded data structure. */
 typedef struct kw_msgdef {
-    const char *name;   /* schema name, e.g. "MetadataRequest" */
-    int16_t api_key;    /* -1 for data structures (ConsumerProtocolSubscription) */
+    const char *name; /* schema name, e.g. "MetadataRequest" */
+    int16_t api_key;  /* -1 for data structures (ConsumerProtocolSubscription) */
     bool response;
     int16_t min_ver, max_ver;
-    int16_t flex_ver;   /* first flexible version, or -1 */
-    size_t size;        /* sizeof the C structure */
-    kw_io_fn io;        /* the walk; it selects flexible encoding itself */
+    int16_t flex_ver; /* first flexible version, or -1 */
+    size_t size;      /* sizeof the C structure */
+    kw_io_fn io;      /* the walk; it selects flexible encoding itself */
 } kw_msgdef;
 
 /** @brief The i-th message kwire codes (0-based), or NULL past the last. */
@@ -264,7 +265,8 @@ KW_API const kw_msgdef *kw_msgdef_by_key(int16_t api_key, bool response);
  *  Arrays and unknown tagged fields are allocated from `arena`; strings and bytes borrow r's
  *  buffer. Trailing bytes after the body are KW_ERR_MALFORMED. */
 KW_API kw_err kw_msg_decode(const kw_msgdef *d, int16_t ver, kw_rd *r, kw_arena *arena, void *out);
-/** @brief Encode a message body. Versions outside [min_ver, max_ver] are KW_ERR_UNSUPPORTED_VERSION. */
+/** @brief Encode a message body. Versions outside [min_ver, max_ver] are
+ * KW_ERR_UNSUPPORTED_VERSION. */
 KW_API kw_err kw_msg_encode(const kw_msgdef *d, int16_t ver, kw_wr *w, const void *m);
 /** @brief Append the conformance dump ("path=value\n" lines) of a message to w. */
 KW_API kw_err kw_msg_dump(const kw_msgdef *d, int16_t ver, kw_wr *w, const void *m);

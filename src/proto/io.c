@@ -58,8 +58,7 @@ dump_key(kw_io *io, const char *name)
     kw_wr_raw(io->wr, "=", 1);
 }
 
-static void
-dump_fmt(kw_io *io, const char *name, const char *fmt, ...)
+static void dump_fmt(kw_io *io, const char *name, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -339,8 +338,7 @@ kw_io_struct(kw_io *io, const char *name, void *m, kw_io_fn fn, int16_t ver)
 }
 
 void
-kw_io_struct_nullable(kw_io *io, const char *name, bool *present, void *m, kw_io_fn fn,
-                      int16_t ver)
+kw_io_struct_nullable(kw_io *io, const char *name, bool *present, void *m, kw_io_fn fn, int16_t ver)
 {
     switch (io->mode) {
     case KW_IO_DECODE:

@@ -28,7 +28,8 @@ heartbeat_req_io(kw_io *io, int16_t ver, void *p)
     kw_io_str(io, "RackId", &m->rack_id);
     kw_io_i32(io, "RebalanceTimeoutMs", &m->rebalance_timeout_ms);
     kw_io_array(io, "SubscribedTopicNames", &m->subscribed_topic_names,
-                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), kw_io_elem_str, ver);
+                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), kw_io_elem_str,
+                ver);
     if (ver >= 1)
         kw_io_str(io, "SubscribedTopicRegex", &m->subscribed_topic_regex);
     else if (kw_io_decoding(io))
@@ -75,8 +76,8 @@ static void
 describe_req_io(kw_io *io, int16_t ver, void *p)
 {
     kw_consumer_group_describe_req *m = p;
-    kw_io_array(io, "GroupIds", &m->group_ids, &m->n_group_ids, sizeof(*m->group_ids), kw_io_elem_str,
-                ver);
+    kw_io_array(io, "GroupIds", &m->group_ids, &m->n_group_ids, sizeof(*m->group_ids),
+                kw_io_elem_str, ver);
     kw_io_bool(io, "IncludeAuthorizedOperations", &m->include_authorized_operations);
     if (io->flex)
         kw_io_tags_only(io, &m->unknown_tags);
@@ -118,7 +119,8 @@ describe_member_io(kw_io *io, int16_t ver, void *p)
     kw_io_str(io, "ClientId", &m->client_id);
     kw_io_str(io, "ClientHost", &m->client_host);
     kw_io_array(io, "SubscribedTopicNames", &m->subscribed_topic_names,
-                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), kw_io_elem_str, ver);
+                &m->n_subscribed_topic_names, sizeof(*m->subscribed_topic_names), kw_io_elem_str,
+                ver);
     kw_io_str(io, "SubscribedTopicRegex", &m->subscribed_topic_regex);
     kw_io_struct(io, "Assignment", &m->assignment, describe_assignment_io, ver);
     kw_io_struct(io, "TargetAssignment", &m->target_assignment, describe_assignment_io, ver);

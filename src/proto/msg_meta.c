@@ -159,8 +159,8 @@ metadata_resp_partition_io(kw_io *io, int16_t ver, void *p)
         m->leader_epoch = -1;
     kw_io_array(io, "ReplicaNodes", &m->replica_nodes, &m->n_replica_nodes,
                 sizeof(*m->replica_nodes), kw_io_elem_i32, ver);
-    kw_io_array(io, "IsrNodes", &m->isr_nodes, &m->n_isr_nodes, sizeof(*m->isr_nodes), kw_io_elem_i32,
-                ver);
+    kw_io_array(io, "IsrNodes", &m->isr_nodes, &m->n_isr_nodes, sizeof(*m->isr_nodes),
+                kw_io_elem_i32, ver);
     if (ver >= 5)
         kw_io_array(io, "OfflineReplicas", &m->offline_replicas, &m->n_offline_replicas,
                     sizeof(*m->offline_replicas), kw_io_elem_i32, ver);

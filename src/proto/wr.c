@@ -77,7 +77,8 @@ grow(kw_wr *w, size_t n)
         ncap = w->max;
     while (ncap - len < n)
         ncap = ncap > w->max / 2 ? w->max : ncap * 2;
-    uint8_t *nb = w->base ? w->a->realloc(w->a->ud, w->base, cap, ncap) : w->a->alloc(w->a->ud, ncap);
+    uint8_t *nb =
+        w->base ? w->a->realloc(w->a->ud, w->base, cap, ncap) : w->a->alloc(w->a->ud, ncap);
     if (!nb) {
         kw_wr_fail(w, KW_ERR_NOMEM);
         return false;

@@ -45,7 +45,7 @@ struct kw_arena_chunk {
 };
 
 #define ARENA_MIN_CHUNK 4096u
-#define ARENA_HDR ((sizeof(kw_arena_chunk) + 15u) & ~(size_t)15u)
+#define ARENA_HDR       ((sizeof(kw_arena_chunk) + 15u) & ~(size_t)15u)
 
 void
 kw_arena_init(kw_arena *ar, const kw_allocator *a, size_t cap)

@@ -87,8 +87,7 @@ check_vector(const kw_msgdef *d, int ver, const uint8_t *bin, size_t len, const 
         kw_err te = kw_msg_decode(d, (int16_t)ver, &r, &ar, m);
         free(pre);
         if (te == KW_ERR_OK) {
-            snprintf(why, why_len, "prefix of %zu bytes (of %zu) decoded without error", cut,
-                     len);
+            snprintf(why, why_len, "prefix of %zu bytes (of %zu) decoded without error", cut, len);
             e = KW_ERR_MALFORMED;
             goto out;
         }
@@ -174,8 +173,7 @@ START_TEST(all_vectors)
         st.files++;
     }
     closedir(dh);
-    fprintf(stderr, "vectors: %ld files, %ld vectors, %d failed\n", st.files, st.vectors,
-            failures);
+    fprintf(stderr, "vectors: %ld files, %ld vectors, %d failed\n", st.files, st.vectors, failures);
     ck_assert_msg(st.vectors > 0, "no vectors found in %s", dir);
     ck_assert_msg(failures == 0, "%d of %ld vectors failed", failures, st.vectors);
 }
