@@ -151,8 +151,7 @@ parse(int argc, char **argv, bool bench, kw_conf *conf, opts *o)
         case 'H': {
             const char *eq = strchr(v, '=');
             if (!eq || eq == v || o->n_headers == MAX_HEADERS) {
-                fprintf(stderr, "kwire %s: -H wants name=value (at most %d)\n", cmd,
-                        MAX_HEADERS);
+                fprintf(stderr, "kwire %s: -H wants name=value (at most %d)\n", cmd, MAX_HEADERS);
                 return 2;
             }
             o->headers[o->n_headers].key = (kw_slice){(const uint8_t *)v, (int32_t)(eq - v)};
@@ -165,8 +164,7 @@ parse(int argc, char **argv, bool bench, kw_conf *conf, opts *o)
             break;
         case 'n':
         case 's':
-            if (!parse_long(v, a[1] == 'n' ? 1 : 0, a[1] == 'n' ? 1000000000L : 100000000L,
-                            &n)) {
+            if (!parse_long(v, a[1] == 'n' ? 1 : 0, a[1] == 'n' ? 1000000000L : 100000000L, &n)) {
                 fprintf(stderr, "kwire %s: %s wants a number\n", cmd, a);
                 return 2;
             }
@@ -227,8 +225,7 @@ static bool
 send_one(kw_producer *p, const kw_message *m, tally *t, const char *cmd)
 {
     for (;;) {
-        kw_error err;
-        kw_error_init(&err);
+        kw_error err; /* set by a failing send */
         kw_err e = kw_producer_send(p, m, &err);
         if (e == KW_ERR_OK)
             return true;

@@ -4,6 +4,7 @@
 
 #include "cmd_metadata.h"
 #include "cmd_mock.h"
+#include "cmd_produce.h"
 #include "kw_config.h"
 #include "kwire/proto.h"
 
@@ -11,10 +12,13 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: kwire --version | --help | apis | metadata [options] | mock [options]\n"
+               "       kwire produce [options] | bench produce [options]\n"
                "  --version   print the version and the features built in\n"
                "  apis        list every API and version range the codec covers\n"
                "  metadata    print a cluster's brokers, topics and partition leaders\n"
-               "  mock        run a kwire-mock test cluster (kwire mock --help)\n");
+               "  mock        run a kwire-mock test cluster (kwire mock --help)\n"
+               "  produce     produce messages read from stdin (kwire produce --help)\n"
+               "  bench       benchmark the producer (kwire bench produce --help)\n");
 }
 
 static int
@@ -56,6 +60,10 @@ main(int argc, char **argv)
         return cmd_metadata(argc - 1, argv + 1);
     if (strcmp(argv[1], "mock") == 0)
         return cmd_mock(argc - 1, argv + 1);
+    if (strcmp(argv[1], "produce") == 0)
+        return cmd_produce(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "kwire: unknown command '%s' (try kwire --help)\n", argv[1]);
     return 2;
 }

@@ -113,12 +113,6 @@ kwi_prod_wake_at(kw_producer *p, int64_t at)
     }
 }
 
-void
-kwi_prod_kick(kw_producer *p)
-{
-    kwi_prod_wake_at(p, 0);
-}
-
 /* ---- delivery reports -------------------------------------------------------------------- */
 
 void
@@ -261,14 +255,21 @@ static kw_err
 producer_init(kw_producer *p, kw_error *err)
 {
     kw_client *c = p->c;
-    kw_err e = kwi_conf_validate(c->conf, KWI_CONF_ROLE_PRODUCER, err);
+    /* The producer's settings are checked and derived (as Java's ProducerConfig does) on a
+     * copy: the client's own configuration, which other roles may share, stays as it is. */
+    kw_conf *f = NULL;
+    if (kw_conf_dup(c->conf, &f) != KW_ERR_OK)
+        return kw_error_set(err, KW_ERR_NOMEM, "out of memory");
+    kw_err e = kwi_conf_validate(f, KWI_CONF_ROLE_PRODUCER, err);
+    if (e == KW_ERR_OK && kwi_conf_str(f, KWI_CONF_TRANSACTIONAL_ID))
+        e = kw_error_set(err, KW_ERR_CONFIG,
+                         "transactional.id: this kwire producer does not support transactions "
+                         "yet (the idempotent producer works without it)");
+    if (e == KW_ERR_OK)
+        read_conf(p, f);
+    kw_conf_free(f);
     if (e != KW_ERR_OK)
         return e;
-    if (kwi_conf_str(c->conf, KWI_CONF_TRANSACTIONAL_ID))
-        return kw_error_set(err, KW_ERR_CONFIG,
-                            "transactional.id: this kwire producer does not support "
-                            "transactions yet (the idempotent producer works without it)");
-    read_conf(p, c->conf);
     p->rng = (uint64_t)wall_ms() ^ ((uint64_t)(uintptr_t)p << 16) ^ (uint64_t)kwi_prod_now(p);
     p->pid = -1;
     p->epoch = -1;
@@ -434,7 +435,7 @@ check_message(const kw_message *m, size_t *tlen, kw_error *err)
 /* The record goes into a batch now, or waits for its topic's metadata. */
 static kw_err
 place(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, bool zc, kw_free_fn fn,
-      void *fud, size_t mem, size_t rsize, kw_error *err)
+      void *fud, size_t mem, size_t rsize, size_t body0, kw_error *err)
 {
     int32_t n = t->n_pend == 0 && !t->placing ? kwi_acc_topic_md(p, t) : -1;
     if (n <= 0)
@@ -449,7 +450,7 @@ place(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, bool zc, k
     kwi_ptp *tp = kwi_acc_tp(p, t, part);
     if (!tp)
         return kw_error_set(err, KW_ERR_NOMEM, "out of memory");
-    kw_err e = kwi_acc_append(p, tp, m, ts, zc, fn, fud, mem, err);
+    kw_err e = kwi_acc_append(p, tp, m, ts, zc, fn, fud, mem, rsize, body0, err);
     if (e == KW_ERR_OK && sticky)
         kwi_prod_sticky_update(p, t, part, rsize);
     return e;
@@ -495,7 +496,7 @@ send_one(kw_producer *p, const kw_message *m, bool zc, kw_free_fn fn, void *fud,
         if (!t)
             e = kw_error_set(err, KW_ERR_NOMEM, "out of memory");
         else
-            e = place(p, t, m, ts, zc, fn, fud, mem, rsize, err);
+            e = place(p, t, m, ts, zc, fn, fud, mem, rsize, body, err);
         if (e == KW_ERR_OK) {
             p->mem_used += mem;
             p->outstanding++;

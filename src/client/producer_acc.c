@@ -74,7 +74,6 @@ kwi_acc_topic(kw_producer *p, const char *name, size_t len, bool create)
     t->len = len;
     t->hash = h;
     t->sticky = -1;
-    t->avail_stamp = -1;
     kw_wr_init_dyn(&t->pend, p->a, SIZE_MAX / 2);
     t->next = p->buckets[h & (p->n_buckets - 1)];
     p->buckets[h & (p->n_buckets - 1)] = t;
@@ -118,28 +117,30 @@ kwi_acc_tp(kw_producer *p, kwi_ptopic *t, int32_t part)
 int32_t
 kwi_acc_topic_md(kw_producer *p, kwi_ptopic *t)
 {
+    /* The cache changes only when a Metadata response is applied, which the client counts:
+     * while the count stands, the snapshot (partition count, partitions with a leader, topic
+     * id) is current and the lookup is skipped, as it would be for every record. */
+    uint64_t gen = p->c->stats.metadata_updates;
+    if (t->md_gen == gen && t->md_parts > 0)
+        return t->md_parts;
     kwi_md_topic *m = kwi_md_topic_find(p->c, t->name, t->len);
     if (!m || m->n_parts <= 0)
         return -1;
-    int64_t now = kwi_prod_now(p);
-    /* Rebuilt when the cache changed; an update within the same millisecond as the last
-     * rebuild could go unseen, so that millisecond is looked at again. */
-    if (m->updated_ms != t->avail_stamp || m->updated_ms >= now) {
-        if (m->n_parts > t->cap_avail) {
-            int32_t *na = kwi_prod_alloc(p, (size_t)m->n_parts * sizeof(*na));
-            if (!na)
-                return m->n_parts; /* the old list stays */
-            kwi_prod_free_mem(p, t->avail, (size_t)t->cap_avail * sizeof(*na));
-            t->avail = na;
-            t->cap_avail = m->n_parts;
-        }
-        t->n_avail = 0;
-        for (int32_t i = 0; i < m->n_parts; i++)
-            if (m->parts[i].leader >= 0)
-                t->avail[t->n_avail++] = i;
-        t->id = m->id;
-        t->avail_stamp = m->updated_ms;
+    if (m->n_parts > t->cap_avail) {
+        int32_t *na = kwi_prod_alloc(p, (size_t)m->n_parts * sizeof(*na));
+        if (!na)
+            return m->n_parts; /* the old list stays, and is built again next time */
+        kwi_prod_free_mem(p, t->avail, (size_t)t->cap_avail * sizeof(*na));
+        t->avail = na;
+        t->cap_avail = m->n_parts;
     }
+    t->n_avail = 0;
+    for (int32_t i = 0; i < m->n_parts; i++)
+        if (m->parts[i].leader >= 0)
+            t->avail[t->n_avail++] = i;
+    t->id = m->id;
+    t->md_parts = m->n_parts;
+    t->md_gen = gen;
     return m->n_parts;
 }
 
@@ -186,7 +187,11 @@ kwi_acc_batch_new(kw_producer *p, kwi_ptp *tp)
     b->base_offset = -1;
     b->append_time = -1;
     b->created_ms = kwi_prod_now(p);
-    b->order = tp->next_order++;
+    /* Each batch owns a range of order numbers, so that the pieces of a split one can take
+     * its place (producer_split.c). */
+    b->order = tp->next_order;
+    b->span = (uint64_t)1 << 24;
+    tp->next_order += b->span;
     kw_error_init(&b->last);
     return b;
 }
@@ -281,11 +286,9 @@ fits(const kw_producer *p, const kwi_pbatch *b, size_t size)
 
 kw_err
 kwi_acc_append(kw_producer *p, kwi_ptp *tp, const kw_message *m, int64_t ts, bool zc, kw_free_fn fn,
-               void *fud, size_t mem, kw_error *err)
+               void *fud, size_t mem, size_t size, size_t body0, kw_error *err)
 {
     kw_slice value = m->value;
-    size_t body;
-    size_t size = kwi_batch_record_size(0, 0, m->key, value.len, m->headers, m->n_headers, &body);
     kwi_pbatch *b = tp->tail;
     bool fresh = false;
     if (!b || !fits(p, b, size)) {
@@ -296,7 +299,7 @@ kwi_acc_append(kw_producer *p, kwi_ptp *tp, const kw_message *m, int64_t ts, boo
             return kw_error_set(err, KW_ERR_NOMEM, "out of memory");
         fresh = true;
     }
-    kw_err e = kwi_batch_add(b, p->a, ts, m->key, value, zc, m->headers, m->n_headers);
+    kw_err e = kwi_batch_add(b, p->a, ts, m->key, value, zc, m->headers, m->n_headers, body0);
     if (e == KW_ERR_OK && zc) {
         kwi_pref *r = &b->refs[b->n_refs - 1];
         r->fn = fn;
@@ -342,7 +345,6 @@ kwi_acc_pend(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, boo
         size += 8 + (size_t)m->headers[i].key.len +
                 (m->headers[i].value.len > 0 ? (size_t)m->headers[i].value.len : 0);
     size = (size + PEND_ALIGN - 1) & ~(size_t)(PEND_ALIGN - 1);
-    size_t at = kw_wr_len(&t->pend);
     uint8_t *w = kw_wr_reserve(&t->pend, size);
     if (!w) {
         t->pend.err = KW_ERR_OK;
@@ -379,9 +381,7 @@ kwi_acc_pend(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, boo
         if (hd->value.len > 0)
             memcpy(q, hd->value.ptr, (size_t)hd->value.len), q += hd->value.len;
     }
-    if (t->n_pend++ == 0)
-        t->pend_since = h.created_ms;
-    (void)at;
+    t->n_pend++;
     kwi_prod_wake_at(p, 0);
     return KW_ERR_OK;
 }
@@ -455,14 +455,12 @@ pend_place(kw_producer *p, kwi_ptopic *t, int32_t n_parts, const kwi_pend *h)
     kwi_ptp *tp = e ? NULL : kwi_acc_tp(p, t, part);
     if (!e && !tp)
         e = kw_error_set(&err, KW_ERR_NOMEM, "out of memory");
+    size_t body0 = 0;
+    size_t rsize = kwi_batch_record_size(0, 0, m.key, m.value.len, m.headers, m.n_headers, &body0);
     if (!e)
-        e = kwi_acc_append(p, tp, &m, h->ts, h->zc, h->fn, h->fud, h->mem, &err);
-    if (!e && m.partition == KW_PARTITION_ANY && m.key.len < 0 && !p->o.partitioner) {
-        size_t body;
-        kwi_prod_sticky_update(
-            p, t, part,
-            kwi_batch_record_size(0, 0, m.key, m.value.len, m.headers, m.n_headers, &body));
-    }
+        e = kwi_acc_append(p, tp, &m, h->ts, h->zc, h->fn, h->fud, h->mem, rsize, body0, &err);
+    if (!e && m.partition == KW_PARTITION_ANY && m.key.len < 0 && !p->o.partitioner)
+        kwi_prod_sticky_update(p, t, part, rsize);
     if (hdrs != small)
         kwi_prod_free_mem(p, hdrs, hsz);
     if (e) {
@@ -566,7 +564,6 @@ pending_topic(kw_producer *p, kwi_ptopic *t, int64_t now)
     pend_merge(p, t, &old, off, left_n);
     t->want_md = t->n_pend > 0;
     if (t->n_pend > 0) {
-        t->pend_since = ((const kwi_pend *)t->pend.base)->created_ms;
         if (next == INT64_MAX)
             next = 0; /* records sent meanwhile: another pass places them */
     }

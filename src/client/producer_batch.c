@@ -114,14 +114,20 @@ grow_array(const kw_allocator *a, void **arr, int32_t *cap, size_t esz, int32_t 
 
 kw_err
 kwi_batch_add(kwi_pbatch *b, const kw_allocator *a, int64_t ts, kw_slice key, kw_slice value,
-              bool zc, const kw_header *h, int32_t nh)
+              bool zc, const kw_header *h, int32_t nh, size_t body0)
 {
     if (b->n == INT32_MAX)
         return KW_ERR_VALUE_RANGE;
     int64_t base = b->n == 0 ? ts : b->base_ts;
     int64_t delta = (int64_t)((uint64_t)ts - (uint64_t)base);
-    size_t body;
-    size_t size = kwi_batch_record_size(delta, b->n, key, value.len, h, nh, &body);
+    size_t body, size;
+    if (body0 > 0) {
+        /* The caller sized the record with zero deltas (one byte each); adjust. */
+        body = body0 - 2 + uvar_size(zz64(delta)) + uvar_size(zz32(b->n));
+        size = body <= INT32_MAX - 5 ? uvar_size(zz32((int32_t)body)) + body : 0;
+    } else {
+        size = kwi_batch_record_size(delta, b->n, key, value.len, h, nh, &body);
+    }
     if (size == 0 || bad_slice(value))
         return KW_ERR_INVALID_ARG;
     if (grow_array(a, (void **)&b->msgs, &b->cap, sizeof(*b->msgs), b->n + 1))

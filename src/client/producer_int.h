@@ -96,6 +96,7 @@ struct kwi_pbatch {
     bool purged;    /* purged in flight: reported (or about to be); its response is ignored */
     bool reported;  /* reported while its request still reads it: freed when that ends */
     uint64_t order; /* creation order within the partition: retries go back in this order */
+    uint64_t span;  /* order numbers [order, order + span) are this batch's (for splits) */
     /* The outcome, once done. */
     kw_err result;
     int64_t base_offset;
@@ -148,14 +149,14 @@ struct kwi_ptopic {
     /* Records waiting for metadata. */
     kw_wr pend;
     size_t n_pend;
-    int64_t pend_since; /* loop clock of the oldest */
     bool want_md;
     size_t purge_pend; /* this many of the oldest pending records were purged */
     bool placing;      /* the pending records are being moved into batches */
     /* Available partitions for the partitioners, rebuilt when the cache changes. */
     int32_t *avail;
     int32_t n_avail, cap_avail;
-    int64_t avail_stamp;
+    uint64_t md_gen;  /* the client's metadata_updates when this snapshot was taken */
+    int32_t md_parts; /* partition count of the snapshot; 0 = none */
 };
 
 /* A Produce request in flight. The batches belong to it until its callback. */
@@ -258,8 +259,6 @@ struct kw_producer {
 int64_t kwi_prod_now(kw_producer *p);
 void *kwi_prod_alloc(kw_producer *p, size_t n);
 void kwi_prod_free_mem(kw_producer *p, void *ptr, size_t n);
-/* Makes the sender run soon: now when inside the loop, else through the submit queue. */
-void kwi_prod_kick(kw_producer *p);
 /* Arms the sender's timer for `at` (loop clock) unless it fires earlier already. */
 void kwi_prod_wake_at(kw_producer *p, int64_t at);
 /* A batch is finished: its reports run with `err` (KW_ERR_OK: delivered at base_offset) in
@@ -298,8 +297,10 @@ kwi_ptp *kwi_acc_tp(kw_producer *p, kwi_ptopic *t, int32_t part);
 /* Refreshes t->avail from the metadata cache; returns the partition count or -1. */
 int32_t kwi_acc_topic_md(kw_producer *p, kwi_ptopic *t);
 /* Appends a record to the partition's open batch (opening one as needed). */
+/* `rsize` and `body0`: the record's sizes from kwi_batch_record_size with zero deltas. */
 kw_err kwi_acc_append(kw_producer *p, kwi_ptp *tp, const kw_message *m, int64_t ts, bool zc,
-                      kw_free_fn fn, void *fud, size_t mem, kw_error *err);
+                      kw_free_fn fn, void *fud, size_t mem, size_t rsize, size_t body0,
+                      kw_error *err);
 /* Stores a record until its topic's metadata arrives. */
 kw_err kwi_acc_pend(kw_producer *p, kwi_ptopic *t, const kw_message *m, int64_t ts, bool zc,
                     kw_free_fn fn, void *fud, size_t mem, kw_error *err);
@@ -327,9 +328,10 @@ void kwi_acc_fini(kw_producer *p);
 /* Encoded size of a record, its body, and whether it is valid (0 = invalid). */
 size_t kwi_batch_record_size(int64_t ts_delta, int32_t off_delta, kw_slice key, int32_t val_len,
                              const kw_header *h, int32_t nh, size_t *body);
-/* Writes one record into b->rec; a borrowed value (zc) is recorded as a splice. */
+/* Writes one record into b->rec; a borrowed value (zc) is recorded as a splice. `body0` is
+ * the record's body size with zero deltas from kwi_batch_record_size (0 = size it here). */
 kw_err kwi_batch_add(kwi_pbatch *b, const kw_allocator *a, int64_t ts, kw_slice key, kw_slice value,
-                     bool zc, const kw_header *h, int32_t nh);
+                     bool zc, const kw_header *h, int32_t nh, size_t body0);
 /* Bytes of the records area as it will be sent (before compression when not sealed). */
 size_t kwi_batch_area_size(const kwi_pbatch *b);
 /* Compresses the records area when a codec is set. `scratch` receives the spliced area. */
@@ -338,6 +340,13 @@ kw_err kwi_batch_seal(kwi_pbatch *b, const kw_allocator *a, kw_wr *scratch, int 
 void kwi_batch_write(const kwi_pbatch *b, kw_wr *w);
 /* Writes a Produce request body at `ver` for the request's batches. */
 kw_err kwi_batch_produce_encode(kw_wr *w, int16_t ver, const kwi_preq *q);
+
+/* ---- producer_split.c --------------------------------------------------------------------- */
+
+/* Splits a batch refused with MESSAGE_TOO_LARGE into smaller ones queued in its place (the
+ * batch is freed). False when it cannot be split (one record, out of memory): the caller
+ * fails it. */
+bool kwi_split_batch(kw_producer *p, kwi_pbatch *b);
 
 /* ---- producer_send.c ---------------------------------------------------------------------- */
 

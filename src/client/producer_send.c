@@ -229,6 +229,10 @@ batch_result(kw_producer *p, kwi_pbatch *b, int64_t now, kw_err err, const kw_er
         kwi_prod_set_fatal(p, &fatal);
         return;
     }
+    if (code == KWI_BE_MESSAGE_TOO_LARGE && !p->closing && kwi_split_batch(p, b)) {
+        p->st.retries++; /* sent again, in smaller batches */
+        return;
+    }
     bool retriable = kw_broker_err_retriable(code);
     if (code == KWI_BE_OUT_OF_ORDER || code == KWI_BE_UNKNOWN_PRODUCER_ID ||
         code == KWI_BE_INVALID_EPOCH)
@@ -448,8 +452,7 @@ send_req(kw_producer *p, kwi_preq *q)
     link_req(p, q);
     p->st.requests++;
     p->st.batches += (uint64_t)q->n;
-    if (kwi_client_send(p->c, q->node, KWI_API_PRODUCE, NULL, &o, on_produce, q, &err) ==
-        KW_ERR_OK)
+    if (kwi_client_send(p->c, q->node, KWI_API_PRODUCE, NULL, &o, on_produce, q, &err) == KW_ERR_OK)
         return;
     /* Not sent (the broker left the metadata, out of memory): the batches go back to their
      * queues as if this had not happened, and the leader is looked up again. */

@@ -564,11 +564,9 @@ coordinator_set_locked(kwi_gmod *gm, int8_t key_type, kw_slice key, int32_t node
 kw_err
 kw_mock_coordinator_set(kw_mock *m, int8_t key_type, const char *key, int32_t node_id)
 {
-    if (!key || (key_type != KWI_COORD_GROUP && key_type != KWI_COORD_TXN) || node_id < -1)
+    if (!key || (key_type != KWI_COORD_GROUP && key_type != KWI_COORD_TXN))
         return KW_ERR_INVALID_ARG;
-    if (node_id > 0 && node_id > kw_mock_broker_count(m))
-        return KW_ERR_NOT_FOUND;
-    if (node_id == 0)
+    if (node_id != -1 && (node_id < 1 || node_id > kw_mock_broker_count(m)))
         return KW_ERR_NOT_FOUND;
     lock(m);
     kw_err e = coordinator_set_locked(kwi_gmod_get(m), key_type, kw_slice_str(key), node_id);

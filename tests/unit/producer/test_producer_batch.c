@@ -80,11 +80,17 @@ batch_fini(kwi_pbatch *b)
 static void
 fill(kwi_pbatch *b, bool zc)
 {
-    for (int i = 0; i < NRECS; i++)
+    for (int i = 0; i < NRECS; i++) {
+        /* Half sized by the caller (as kw_producer_send does), half by kwi_batch_add. */
+        size_t body0 = 0;
+        if (i % 2)
+            kwi_batch_record_size(0, 0, S(recs[i].key), S(recs[i].value).len, recs[i].h, recs[i].nh,
+                                  &body0);
         ck_assert_int_eq(kwi_batch_add(b, kw_allocator_default(), recs[i].ts, S(recs[i].key),
                                        S(recs[i].value), zc, recs[i].nh ? recs[i].h : NULL,
-                                       recs[i].nh),
+                                       recs[i].nh, body0),
                          KW_ERR_OK);
+    }
 }
 
 /* The same records through kw_batch_builder. */
@@ -362,6 +368,32 @@ START_TEST(test_weighted_choice)
 }
 END_TEST
 
+START_TEST(test_retry_backoff)
+{
+    /* retry.backoff.ms 100 doubling up to retry.backoff.max.ms 1000, each within +-20%. */
+    kw_producer p;
+    memset(&p, 0, sizeof(p));
+    p.backoff_ms = 100;
+    p.backoff_max_ms = 1000;
+    p.rng = 42;
+    int64_t lo = 1000000, hi = 0;
+    for (int i = 0; i < 1000; i++) {
+        int64_t b = kwi_send_backoff(&p, 1);
+        ck_assert(b >= 80 && b <= 120);
+        lo = b < lo ? b : lo;
+        hi = b > hi ? b : hi;
+        b = kwi_send_backoff(&p, 3);
+        ck_assert(b >= 320 && b <= 480);
+        b = kwi_send_backoff(&p, 30);
+        ck_assert(b >= 800 && b <= 1000);
+    }
+    ck_assert_int_lt(lo, 90); /* it does jitter */
+    ck_assert_int_gt(hi, 110);
+    p.backoff_ms = 0;
+    ck_assert_int_eq(kwi_send_backoff(&p, 5), 0);
+}
+END_TEST
+
 Suite *
 kw_test_suite(void)
 {
@@ -374,6 +406,7 @@ kw_test_suite(void)
     tcase_add_test(tc, test_record_size_and_bad_input);
     tcase_add_test(tc, test_partitioners);
     tcase_add_test(tc, test_weighted_choice);
+    tcase_add_test(tc, test_retry_backoff);
     suite_add_tcase(s, tc);
     return s;
 }

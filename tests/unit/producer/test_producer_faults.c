@@ -220,6 +220,49 @@ START_TEST(test_broker_down_and_up_exactly_once)
 }
 END_TEST
 
+static kw_client *silent_client;
+
+static void
+silence(int round)
+{
+    /* A broker that reads requests and answers none: they time out (request.timeout.ms), the
+     * connection is closed, and the batches are sent again, possibly already written. */
+    if (round == 3)
+        ck_assert_int_eq(kw_mock_fault_hostile(mock, 2, KW_MOCK_HOSTILE_SILENT, -1, 0), KW_ERR_OK);
+    if (round == 8) {
+        kwt_step_for(silent_client, 700);
+        ck_assert_int_eq(kw_mock_fault_clear(mock, 2), KW_ERR_OK);
+    }
+}
+
+START_TEST(test_request_timeouts_exactly_once)
+{
+    const char *extra[] = {"request.timeout.ms=400", "socket.connection.setup.timeout.ms=1000",
+                           NULL};
+    kwt_drs d;
+    kwt_drs_init(&d, 20100);
+    silent_client = kwt_prod_client(kw_mock_bootstrap(mock), extra);
+    kw_producer *p = kwt_producer(silent_client, &d);
+    /* Every broker connected first (through another topic), so that the silence meets
+     * requests in flight. */
+    kw_error err;
+    ck_assert_int_eq(kw_mock_topic_create(mock, "w", 6, 3, &err), KW_ERR_OK);
+    for (uint32_t i = 20000; i < 20100; i++)
+        kwt_send(p, "w", KW_PARTITION_ANY, i, true);
+    kwt_drain(p, &d, 100);
+    stream(p, 20000, silence);
+    kwt_drain(p, &d, 20100);
+    ck_assert_uint_eq(d.ok, 20100);
+    check_exactly_once(20000, &d, NULL);
+    kw_producer_stats st;
+    kw_producer_stats_get(p, &st);
+    ck_assert_uint_gt(st.retries, 0);
+    kw_producer_free(p);
+    kw_client_free(silent_client);
+    kwt_drs_fini(&d);
+}
+END_TEST
+
 START_TEST(test_sequence_errors_bump_epoch)
 {
     /* 45 OUT_OF_ORDER_SEQUENCE_NUMBER, 59 UNKNOWN_PRODUCER_ID, 47 INVALID_PRODUCER_EPOCH, each
@@ -331,6 +374,80 @@ START_TEST(test_retries_run_out_and_non_retriable)
 }
 END_TEST
 
+static void
+zfree(void *ptr, void *ud)
+{
+    (*(int *)ud)++;
+    free(ptr);
+}
+
+START_TEST(test_too_large_batches_are_split)
+{
+    /* The topic takes batches of at most 3000 bytes; batch.size lets ours grow to ~30 KB, so
+     * the broker refuses them (MESSAGE_TOO_LARGE) and they are split, as often as needed. */
+    kw_error err;
+    ck_assert_int_eq(kw_mock_topic_create(mock, "small", 2, 1, &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_topic_config_set(mock, "small", "max.message.bytes", "3000", &err),
+                     KW_ERR_OK);
+    const char *extra[] = {"batch.size=200000", "linger.ms=30", NULL};
+    kwt_drs d;
+    kwt_drs_init(&d, 601);
+    kw_client *c = kwt_prod_client(kw_mock_bootstrap(mock), extra);
+    kw_producer *p = kwt_producer(c, &d);
+    int freed = 0;
+    kw_header h = {kw_slice_str("h"), kw_slice_str("x")};
+    for (uint32_t i = 0; i < 600; i++) {
+        char *v = malloc(100);
+        int n = snprintf(v, 100, "v%u", i);
+        memset(v + n, '.', (size_t)(100 - n));
+        kw_message m;
+        kw_message_init(&m);
+        m.topic = "small";
+        m.partition = (int32_t)(i % 2);
+        m.value = (kw_slice){(const uint8_t *)v, 100};
+        m.headers = &h;
+        m.n_headers = 1;
+        m.opaque = (void *)(uintptr_t)(i + 1);
+        if (i % 3 == 0) {
+            ck_assert_int_eq(kw_producer_send_zc(p, &m, zfree, &freed, &err), KW_ERR_OK);
+        } else {
+            ck_assert_int_eq(kw_producer_send(p, &m, &err), KW_ERR_OK);
+            free(v);
+        }
+    }
+    /* One record alone above the limit cannot be split. */
+    static char big[4000];
+    kw_message m;
+    kw_message_init(&m);
+    m.topic = "small";
+    m.value = (kw_slice){(const uint8_t *)big, sizeof(big)};
+    m.opaque = (void *)(uintptr_t)601;
+    ck_assert_int_eq(kw_producer_send(p, &m, &err), KW_ERR_OK);
+    kwt_drain(p, &d, 601);
+    kwt_step_for(c, 20);
+    ck_assert_int_eq(freed, 200);
+    ck_assert_msg(d.ok == 600, "%zu ok: %s", d.ok, d.last_msg);
+    ck_assert_int_eq(d.v[600].broker_code, 10);
+    for (int32_t part = 0; part < 2; part++) {
+        kwt_stored s;
+        ck_assert_uint_eq(kwt_mock_read_all(mock, "small", part, &s), 300);
+        for (size_t i = 0; i < s.n; i++) {
+            long id = strtol(s.values[i] + 1, NULL, 10);
+            ck_assert_int_eq(id, (long)(i * 2) + part);
+            ck_assert_str_eq(s.hdr0[i], "h=x");
+            ck_assert_int_eq(d.v[id].offset, s.offsets[i]);
+        }
+        kwt_stored_fini(&s);
+    }
+    kw_producer_stats st;
+    kw_producer_stats_get(p, &st);
+    ck_assert_uint_gt(st.retries, 0);
+    kw_producer_free(p);
+    kw_client_free(c);
+    kwt_drs_fini(&d);
+}
+END_TEST
+
 START_TEST(test_fatal_init_producer_id)
 {
     /* 31 CLUSTER_AUTHORIZATION_FAILED: the producer cannot get an id. */
@@ -391,8 +508,10 @@ kw_test_suite(void)
     tcase_add_test(tc, test_dropped_connections_exactly_once);
     tcase_add_test(tc, test_leader_moves_exactly_once);
     tcase_add_test(tc, test_broker_down_and_up_exactly_once);
+    tcase_add_test(tc, test_request_timeouts_exactly_once);
     tcase_add_test(tc, test_sequence_errors_bump_epoch);
     tcase_add_test(tc, test_retries_run_out_and_non_retriable);
+    tcase_add_test(tc, test_too_large_batches_are_split);
     tcase_add_test(tc, test_fatal_init_producer_id);
     tcase_add_test(tc, test_retriable_init_producer_id);
     suite_add_tcase(s, tc);

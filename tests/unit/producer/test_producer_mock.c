@@ -98,6 +98,52 @@ START_TEST(test_keyed_exact_partitions_and_contents)
 }
 END_TEST
 
+static kw_err
+try_new(const char *const *extra, kw_error *err)
+{
+    kw_client *c = kwt_prod_client(kw_mock_bootstrap(mock), extra);
+    kw_producer *p = NULL;
+    kw_err e = kw_producer_new(c, NULL, &p, err);
+    kw_producer_free(p);
+    kw_client_free(c);
+    return e;
+}
+
+START_TEST(test_configuration_rules)
+{
+    kw_error err;
+    const char *bad1[] = {"enable.idempotence=true", "acks=1", NULL};
+    ck_assert_int_eq(try_new(bad1, &err), KW_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "acks"));
+    const char *bad2[] = {"delivery.timeout.ms=1000", "request.timeout.ms=5000", NULL};
+    ck_assert_int_eq(try_new(bad2, &err), KW_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "delivery.timeout.ms"));
+    const char *bad3[] = {"transactional.id=tx", NULL};
+    ck_assert_int_eq(try_new(bad3, &err), KW_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "transactional.id"));
+    ck_assert_int_eq(kw_producer_new(NULL, NULL, NULL, &err), KW_ERR_INVALID_ARG);
+    /* Idempotence left at its default gives way to an explicit acks=1, as in Java: no
+     * producer id is asked for. */
+    const char *ok[] = {"acks=1", NULL};
+    kwt_drs d;
+    kwt_drs_init(&d, 5);
+    kw_client *c = kwt_prod_client(kw_mock_bootstrap(mock), ok);
+    kw_producer *p = kwt_producer(c, &d);
+    for (uint32_t i = 0; i < 5; i++)
+        kwt_send(p, "t6", KW_PARTITION_ANY, i, true);
+    kwt_drain(p, &d, 5);
+    kw_producer_stats st;
+    kw_producer_stats_get(p, &st);
+    ck_assert_int_eq(st.producer_id, -1);
+    ck_assert_uint_eq(d.ok, 5);
+    ck_assert_ptr_eq(kw_producer_client(p), c);
+    kw_producer_free(p);
+    kw_producer_free(NULL);
+    kw_client_free(c);
+    kwt_drs_fini(&d);
+}
+END_TEST
+
 START_TEST(test_headers_timestamps_nulls)
 {
     kwt_drs d;
@@ -303,6 +349,39 @@ START_TEST(test_acks_and_codecs)
         kwt_stored_fini(&s);
     }
     ck_assert_uint_eq(total, base);
+}
+END_TEST
+
+START_TEST(test_zstd_needs_produce_v7)
+{
+    /* A broker with Produce v3-6 (Kafka before 2.1): zstd batches cannot go, and say why;
+     * gzip goes. Every Produce version 3-13 is used by some run below. */
+    if (!kw_codec_available(KW_CODEC_ZSTD) || !kw_codec_available(KW_CODEC_GZIP))
+        return;
+    for (int16_t ver = 3; ver <= 13; ver++) {
+        ck_assert_int_eq(kw_mock_api_versions_set(mock, 0, 3, ver), KW_ERR_OK);
+        for (int z = 0; z < 2; z++) {
+            const char *extra[] = {z ? "compression.type=zstd" : "compression.type=gzip",
+                                   "delivery.timeout.ms=2000", "request.timeout.ms=500", NULL};
+            kwt_drs d;
+            kwt_drs_init(&d, 10);
+            kw_client *c = kwt_prod_client(kw_mock_bootstrap(mock), extra);
+            kw_producer *p = kwt_producer(c, &d);
+            for (uint32_t i = 0; i < 10; i++)
+                kwt_send(p, "t6", KW_PARTITION_ANY, i, true);
+            kwt_drain(p, &d, 10);
+            if (z && ver < 7) {
+                ck_assert_uint_eq(d.failed, 10);
+                ck_assert_int_eq(d.v[0].err, KW_ERR_UNSUPPORTED_VERSION);
+            } else {
+                ck_assert_msg(d.ok == 10, "v%d %s: %s", ver, z ? "zstd" : "gzip", d.last_msg);
+            }
+            kw_producer_free(p);
+            kw_client_free(c);
+            kwt_drs_fini(&d);
+        }
+    }
+    ck_assert_int_eq(kw_mock_api_versions_reset(mock, 0), KW_ERR_OK);
 }
 END_TEST
 
@@ -519,8 +598,7 @@ chain_cb(kw_producer *p, const kw_delivery *dl, void *ud)
         m.value = kw_slice_str(v);
         m.opaque = (void *)(uintptr_t)(id + 21);
         kw_error err;
-        KWT_CHECK(kw_producer_send(p, &m, &err) == KW_ERR_OK, "send from a report: %s",
-                  err.msg);
+        KWT_CHECK(kw_producer_send(p, &m, &err) == KW_ERR_OK, "send from a report: %s", err.msg);
     }
 }
 
@@ -712,10 +790,12 @@ kw_test_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_keyed_exact_partitions_and_contents);
+    tcase_add_test(tc, test_configuration_rules);
     tcase_add_test(tc, test_headers_timestamps_nulls);
     tcase_add_test(tc, test_keyless_sticky_switches_after_batch_size);
     tcase_add_test(tc, test_user_partitioner_and_explicit_partition);
     tcase_add_test(tc, test_acks_and_codecs);
+    tcase_add_test(tc, test_zstd_needs_produce_v7);
     tcase_add_test(tc, test_zero_copy_values);
     tcase_add_test(tc, test_queue_full_back_pressure);
     tcase_add_test(tc, test_delivery_timeout_reports_each_record);

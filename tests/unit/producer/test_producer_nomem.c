@@ -167,8 +167,7 @@ START_TEST(test_running_out_of_memory_while_sending)
         f.budget = -1; /* memory is back: everything accepted completes */
         int64_t end = kwt_mono_ms() + KWT_PROD_DEADLINE_MS;
         while (d.reports < accepted) {
-            ck_assert_msg(kwt_mono_ms() < end, "n=%ld: %zu of %u reports", n, d.reports,
-                          accepted);
+            ck_assert_msg(kwt_mono_ms() < end, "n=%ld: %zu of %u reports", n, d.reports, accepted);
             kw_client_step(c, 10, NULL);
         }
         for (uint32_t i = 0; i < 61; i++)
