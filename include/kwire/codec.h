@@ -82,6 +82,25 @@ KW_API kw_err kw_decompress(int codec, kw_slice in, kw_wr *out, size_t max_out);
 /** @brief kw_decompress with KW_DECOMPRESS_* flags. */
 KW_API kw_err kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out, size_t max_out);
 
+/** Codec library contexts kept between calls. Setting a context up is most of the cost of
+ *  compressing a small batch (a zstd context is hundreds of KiB of tables), so a producer or
+ *  a fetcher keeps one and passes it to every call. A context serves every codec and both
+ *  directions; it is not thread-safe (one thread at a time). */
+typedef struct kw_codec_ctx kw_codec_ctx;
+
+/** @brief A new, empty context (library contexts are made on first use).
+ *  @param a NULL = the default allocator (for the context itself; the codec libraries
+ *         allocate their own state with malloc). */
+KW_API kw_err kw_codec_ctx_new(const kw_allocator *a, kw_codec_ctx **out);
+/** @brief Free a context and its library contexts. NULL does nothing. */
+KW_API void kw_codec_ctx_free(kw_codec_ctx *ctx);
+/** @brief kw_compress reusing the context's library state (ctx NULL = kw_compress). Output is
+ *  byte-identical to kw_compress. */
+KW_API kw_err kw_compress_ctx(kw_codec_ctx *ctx, int codec, int level, kw_slice in, kw_wr *out);
+/** @brief kw_decompress_ex reusing the context's library state (ctx NULL = kw_decompress_ex). */
+KW_API kw_err kw_decompress_ctx(kw_codec_ctx *ctx, int codec, unsigned flags, kw_slice in,
+                                kw_wr *out, size_t max_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -277,6 +277,8 @@ producer_init(kw_producer *p, kw_error *err)
     p->st.producer_epoch = -1;
     p->next_run = INT64_MAX;
     kw_wr_init_dyn(&p->scratch, p->a, INT32_MAX);
+    if (p->codec != KW_CODEC_NONE && kw_codec_ctx_new(p->a, &p->zctx) != KW_ERR_OK)
+        return kw_error_set(err, KW_ERR_NOMEM, "out of memory");
     p->kick = kwi_client_alloc(c, sizeof(*p->kick));
     if (!p->kick)
         return kw_error_set(err, KW_ERR_NOMEM, "out of memory");
@@ -342,6 +344,7 @@ producer_destroy(kw_producer *p)
     kwi_reactor_timer_free(p->t_run);
     kwi_acc_fini(p);
     kw_wr_fini(&p->scratch);
+    kw_codec_ctx_free(p->zctx);
     if (p->cond_ok)
         pthread_cond_destroy(&p->cond);
     kwi_client_mem_free(c, p, sizeof(*p));

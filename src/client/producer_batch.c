@@ -196,7 +196,7 @@ write_area(const kwi_pbatch *b, kw_wr *w)
 }
 
 kw_err
-kwi_batch_seal(kwi_pbatch *b, const kw_allocator *a, kw_wr *scratch, int level)
+kwi_batch_seal(kwi_pbatch *b, const kw_allocator *a, kw_codec_ctx *zctx, kw_wr *scratch, int level)
 {
     if (b->sealed)
         return KW_ERR_OK;
@@ -216,7 +216,8 @@ kwi_batch_seal(kwi_pbatch *b, const kw_allocator *a, kw_wr *scratch, int level)
             kw_wr_init_dyn(&b->z, a, INT32_MAX);
         b->z.p = b->z.base;
         b->z.err = KW_ERR_OK;
-        kw_err e = kw_compress(b->codec, level < 0 ? KW_CODEC_LEVEL_DEFAULT : level, in, &b->z);
+        kw_err e =
+            kw_compress_ctx(zctx, b->codec, level < 0 ? KW_CODEC_LEVEL_DEFAULT : level, in, &b->z);
         if (e)
             return e;
     }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "client/client_int.h"
+#include "kwire/codec.h"
 #include "kwire/producer.h"
 
 /* Broker error codes the producer acts on. */
@@ -221,7 +222,8 @@ struct kw_producer {
     kwi_pbatch *done_head, *done_tail; /* reports due in the next step */
     kwi_pbatch *pool;                  /* free batches kept for reuse */
     int32_t n_pool;
-    kw_wr scratch; /* sealing: spliced records area before compression */
+    kw_wr scratch;      /* sealing: spliced records area before compression */
+    kw_codec_ctx *zctx; /* compression contexts reused across batches; NULL = none yet */
 
     size_t mem_used;
     size_t outstanding;
@@ -335,7 +337,8 @@ kw_err kwi_batch_add(kwi_pbatch *b, const kw_allocator *a, int64_t ts, kw_slice 
 /* Bytes of the records area as it will be sent (before compression when not sealed). */
 size_t kwi_batch_area_size(const kwi_pbatch *b);
 /* Compresses the records area when a codec is set. `scratch` receives the spliced area. */
-kw_err kwi_batch_seal(kwi_pbatch *b, const kw_allocator *a, kw_wr *scratch, int level);
+kw_err kwi_batch_seal(kwi_pbatch *b, const kw_allocator *a, kw_codec_ctx *zctx, kw_wr *scratch,
+                      int level);
 /* Writes the whole batch (header, records area) to `w`, with the CRC. */
 void kwi_batch_write(const kwi_pbatch *b, kw_wr *w);
 /* Writes a Produce request body at `ver` for the request's batches. */

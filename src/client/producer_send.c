@@ -572,7 +572,7 @@ drain_round(kw_producer *p, int64_t now, int64_t *wake)
         if (!nr)
             continue;
         kwi_pbatch *b = tp->head;
-        kw_err e = kwi_batch_seal(b, p->a, &p->scratch, p->level);
+        kw_err e = kwi_batch_seal(b, p->a, p->zctx, &p->scratch, p->level);
         if (e == KW_ERR_NOMEM) {
             /* Out of memory while compressing: the batch waits and tries again. */
             if (now + p->backoff_ms < *wake)

@@ -32,6 +32,27 @@
 #define ANY_CODEC    (KW_HAVE_ZLIB || KW_HAVE_SNAPPY || KW_HAVE_LZ4 || KW_HAVE_ZSTD)
 #define STREAM_CODEC (KW_HAVE_ZLIB || KW_HAVE_LZ4 || KW_HAVE_ZSTD)
 
+/* The libraries' contexts, kept between calls. Creating them is most of the cost of
+ * compressing a small batch (a zstd level-3 context is a few hundred KiB of tables to set up),
+ * so a producer or fetcher keeps one kw_codec_ctx and every call resets what it reuses. A NULL
+ * context means "make one for this call only". */
+struct kw_codec_ctx {
+    const kw_allocator *a;
+#if KW_HAVE_ZLIB
+    z_stream def, inf;
+    bool def_ok, inf_ok;
+    int def_level;
+#endif
+#if KW_HAVE_LZ4
+    LZ4F_cctx *lz4c;
+    LZ4F_dctx *lz4d;
+#endif
+#if KW_HAVE_ZSTD
+    ZSTD_CCtx *zc;
+    ZSTD_DCtx *zd;
+#endif
+};
+
 /* ---------------------------------------------------------------- output sink */
 
 #if ANY_CODEC
@@ -123,8 +144,33 @@ sink_put(sink *s, size_t unused)
 /* windowBits 15 + 16 selects the gzip wrapper (RFC 1952) in both directions. */
 #define GZ_WBITS (15 + 16)
 
+/* A deflate stream at `level`: the context's, reset, when it has one at that level. */
 static kw_err
-gz_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
+gz_deflate_get(kw_codec_ctx *ctx, int level, z_stream *tmp, z_stream **out)
+{
+    if (ctx && ctx->def_ok && ctx->def_level == level) {
+        *out = &ctx->def;
+        return deflateReset(&ctx->def) == Z_OK ? KW_ERR_OK : KW_ERR_COMPRESS;
+    }
+    if (ctx && ctx->def_ok) {
+        deflateEnd(&ctx->def);
+        ctx->def_ok = false;
+    }
+    z_stream *zs = ctx ? &ctx->def : tmp;
+    memset(zs, 0, sizeof(*zs));
+    int rc = deflateInit2(zs, level, Z_DEFLATED, GZ_WBITS, 8, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK)
+        return rc == Z_MEM_ERROR ? KW_ERR_NOMEM : KW_ERR_COMPRESS;
+    if (ctx) {
+        ctx->def_ok = true;
+        ctx->def_level = level;
+    }
+    *out = zs;
+    return KW_ERR_OK;
+}
+
+static kw_err
+gz_compress(kw_codec_ctx *ctx, int level, const uint8_t *in, size_t len, kw_wr *w)
 {
     sink sk, *s = &sk;
     sink_init(s, w, SIZE_MAX);
@@ -132,14 +178,12 @@ gz_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
         level = Z_DEFAULT_COMPRESSION;
     if (level < -1 || level > 9)
         return KW_ERR_INVALID_ARG;
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    int rc = deflateInit2(&zs, level, Z_DEFLATED, GZ_WBITS, 8, Z_DEFAULT_STRATEGY);
-    if (rc != Z_OK)
-        return rc == Z_MEM_ERROR ? KW_ERR_NOMEM : KW_ERR_COMPRESS;
-    zs.next_in = in;
-    zs.avail_in = (uInt)len;
-    kw_err e = KW_ERR_OK;
+    z_stream tmp, *zs;
+    kw_err e = gz_deflate_get(ctx, level, &tmp, &zs);
+    if (e)
+        return e;
+    zs->next_in = in;
+    zs->avail_in = (uInt)len;
     for (;;) {
         size_t avail;
         uint8_t *o = sink_get(s, &avail);
@@ -147,10 +191,10 @@ gz_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
             e = sink_err(s);
             break;
         }
-        zs.next_out = o;
-        zs.avail_out = (uInt)avail;
-        rc = deflate(&zs, Z_FINISH);
-        if ((e = sink_put(s, zs.avail_out)))
+        zs->next_out = o;
+        zs->avail_out = (uInt)avail;
+        int rc = deflate(zs, Z_FINISH);
+        if ((e = sink_put(s, zs->avail_out)))
             break;
         if (rc == Z_STREAM_END)
             break;
@@ -159,25 +203,42 @@ gz_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
             break;
         }
     }
-    deflateEnd(&zs);
+    if (!ctx)
+        deflateEnd(zs);
     return e;
 }
 
 /* One or more concatenated gzip members. Input that ends inside a member, or trailing bytes
  * that are not another member's header, are corrupt. */
 static kw_err
-gz_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
+gz_inflate_get(kw_codec_ctx *ctx, z_stream *tmp, z_stream **out)
+{
+    if (ctx && ctx->inf_ok) {
+        *out = &ctx->inf;
+        return inflateReset(&ctx->inf) == Z_OK ? KW_ERR_OK : KW_ERR_DECOMPRESS;
+    }
+    z_stream *zs = ctx ? &ctx->inf : tmp;
+    memset(zs, 0, sizeof(*zs));
+    int rc = inflateInit2(zs, GZ_WBITS);
+    if (rc != Z_OK)
+        return rc == Z_MEM_ERROR ? KW_ERR_NOMEM : KW_ERR_DECOMPRESS;
+    if (ctx)
+        ctx->inf_ok = true;
+    *out = zs;
+    return KW_ERR_OK;
+}
+
+static kw_err
+gz_decompress(kw_codec_ctx *ctx, const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
 {
     sink sk, *s = &sk;
     sink_init(s, w, max_out);
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    int rc = inflateInit2(&zs, GZ_WBITS);
-    if (rc != Z_OK)
-        return rc == Z_MEM_ERROR ? KW_ERR_NOMEM : KW_ERR_DECOMPRESS;
-    zs.next_in = in;
-    zs.avail_in = (uInt)len;
-    kw_err e = KW_ERR_OK;
+    z_stream tmp, *zs;
+    kw_err e = gz_inflate_get(ctx, &tmp, &zs);
+    if (e)
+        return e;
+    zs->next_in = in;
+    zs->avail_in = (uInt)len;
     for (;;) {
         size_t avail;
         uint8_t *o = sink_get(s, &avail);
@@ -185,16 +246,16 @@ gz_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
             e = sink_err(s);
             break;
         }
-        zs.next_out = o;
-        zs.avail_out = (uInt)avail;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        size_t unused = zs.avail_out;
+        zs->next_out = o;
+        zs->avail_out = (uInt)avail;
+        int rc = inflate(zs, Z_NO_FLUSH);
+        size_t unused = zs->avail_out;
         if ((e = sink_put(s, unused)))
             break;
         if (rc == Z_STREAM_END) {
-            if (zs.avail_in == 0)
+            if (zs->avail_in == 0)
                 break;
-            inflateReset(&zs); /* another member follows */
+            inflateReset(zs); /* another member follows */
             continue;
         }
         if (rc == Z_MEM_ERROR) {
@@ -203,12 +264,13 @@ gz_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
         }
         /* Z_BUF_ERROR only says no progress was possible; with input left and room in the
          * buffer that cannot happen, so it and an exhausted input both mean truncation. */
-        if ((rc != Z_OK && rc != Z_BUF_ERROR) || (zs.avail_in == 0 && unused > 0)) {
+        if ((rc != Z_OK && rc != Z_BUF_ERROR) || (zs->avail_in == 0 && unused > 0)) {
             e = KW_ERR_DECOMPRESS;
             break;
         }
     }
-    inflateEnd(&zs);
+    if (!ctx)
+        inflateEnd(zs);
     return e;
 }
 #endif
@@ -312,7 +374,7 @@ sn_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
  * which LZ4F writes as FLG 0x60, BD 0x40. Kafka's default level 9 means the fast compressor;
  * any other level the high-compression one (LZ4F uses HC from level 3 up). */
 static kw_err
-lz4_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
+lz4_compress(kw_codec_ctx *ctx, int level, const uint8_t *in, size_t len, kw_wr *w)
 {
     if (level != KW_CODEC_LEVEL_DEFAULT && (level < 1 || level > 17))
         return KW_ERR_INVALID_ARG;
@@ -324,8 +386,8 @@ lz4_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
      * it only keeps LZ4F_compressBound to the size of this update instead of a full block. */
     prefs.autoFlush = 1;
     prefs.compressionLevel = level == KW_CODEC_LEVEL_DEFAULT || level == 9 ? 0 : level;
-    LZ4F_cctx *c;
-    if (LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)))
+    LZ4F_cctx *c = ctx ? ctx->lz4c : NULL;
+    if (!c && LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)))
         return KW_ERR_NOMEM;
     size_t off = 0;
     bool begun = false, done = false;
@@ -352,7 +414,15 @@ lz4_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
         }
         w->p -= bound - r;
     }
-    LZ4F_freeCompressionContext(c);
+    /* A context is reusable after a complete frame (LZ4F_compressBegin starts afresh); one
+     * left mid-frame by an error is not kept. */
+    if (ctx && done) {
+        ctx->lz4c = c;
+    } else {
+        LZ4F_freeCompressionContext(c);
+        if (ctx)
+            ctx->lz4c = NULL;
+    }
     return kw_wr_finish(w);
 }
 
@@ -429,12 +499,15 @@ lz4_feed(LZ4F_dctx *d, const uint8_t *src, size_t left, bool last, sink *s)
 }
 
 static kw_err
-lz4_decompress(unsigned flags, const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
+lz4_decompress(kw_codec_ctx *ctx, unsigned flags, const uint8_t *in, size_t len, kw_wr *w,
+               size_t max_out)
 {
     sink sk, *s = &sk;
     sink_init(s, w, max_out);
-    LZ4F_dctx *d;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
+    LZ4F_dctx *d = ctx ? ctx->lz4d : NULL;
+    if (d)
+        LZ4F_resetDecompressionContext(d);
+    else if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
         return KW_ERR_NOMEM;
     uint8_t hdr[7];
     kw_err e = KW_ERR_OK;
@@ -445,7 +518,10 @@ lz4_decompress(unsigned flags, const uint8_t *in, size_t len, kw_wr *w, size_t m
     }
     if (!e)
         e = lz4_feed(d, in, len, true, s);
-    LZ4F_freeDecompressionContext(d);
+    if (ctx)
+        ctx->lz4d = d;
+    else
+        LZ4F_freeDecompressionContext(d);
     return e;
 }
 #endif
@@ -454,7 +530,7 @@ lz4_decompress(unsigned flags, const uint8_t *in, size_t len, kw_wr *w, size_t m
 
 #if KW_HAVE_ZSTD
 static kw_err
-zstd_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
+zstd_compress(kw_codec_ctx *ctx, int level, const uint8_t *in, size_t len, kw_wr *w)
 {
     sink sk, *s = &sk;
     sink_init(s, w, SIZE_MAX);
@@ -462,9 +538,13 @@ zstd_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
         level = 3;
     if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
         return KW_ERR_INVALID_ARG;
-    ZSTD_CCtx *c = ZSTD_createCCtx();
-    if (!c)
+    ZSTD_CCtx *c = ctx ? ctx->zc : NULL;
+    if (c)
+        ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+    else if (!(c = ZSTD_createCCtx()))
         return KW_ERR_NOMEM;
+    if (ctx)
+        ctx->zc = c;
     kw_err e = KW_ERR_OK;
     if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
         ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, len)))
@@ -486,7 +566,8 @@ zstd_compress(int level, const uint8_t *in, size_t len, kw_wr *w)
         else if (r == 0)
             break;
     }
-    ZSTD_freeCCtx(c);
+    if (!ctx)
+        ZSTD_freeCCtx(c);
     return e;
 }
 
@@ -502,13 +583,17 @@ zstd_window_log(size_t max_out)
 }
 
 static kw_err
-zstd_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
+zstd_decompress(kw_codec_ctx *ctx, const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
 {
     sink sk, *s = &sk;
     sink_init(s, w, max_out);
-    ZSTD_DCtx *d = ZSTD_createDCtx();
-    if (!d)
+    ZSTD_DCtx *d = ctx ? ctx->zd : NULL;
+    if (d)
+        ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+    else if (!(d = ZSTD_createDCtx()))
         return KW_ERR_NOMEM;
+    if (ctx)
+        ctx->zd = d;
     kw_err e = KW_ERR_OK;
     if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, zstd_window_log(s->limit))))
         e = KW_ERR_DECOMPRESS;
@@ -533,7 +618,8 @@ zstd_decompress(const uint8_t *in, size_t len, kw_wr *w, size_t max_out)
             e = KW_ERR_DECOMPRESS; /* truncated */
         }
     }
-    ZSTD_freeDCtx(d);
+    if (!ctx)
+        ZSTD_freeDCtx(d);
     return e;
 }
 #endif
@@ -578,7 +664,52 @@ check_input(kw_slice in, const kw_wr *w)
 }
 
 kw_err
+kw_codec_ctx_new(const kw_allocator *a, kw_codec_ctx **out)
+{
+    if (!out)
+        return KW_ERR_INVALID_ARG;
+    if (!a)
+        a = kw_allocator_default();
+    kw_codec_ctx *ctx = a->alloc(a->ud, sizeof(*ctx));
+    *out = ctx;
+    if (!ctx)
+        return KW_ERR_NOMEM;
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->a = a;
+    return KW_ERR_OK;
+}
+
+void
+kw_codec_ctx_free(kw_codec_ctx *ctx)
+{
+    if (!ctx)
+        return;
+#if KW_HAVE_ZLIB
+    if (ctx->def_ok)
+        deflateEnd(&ctx->def);
+    if (ctx->inf_ok)
+        inflateEnd(&ctx->inf);
+#endif
+#if KW_HAVE_LZ4
+    LZ4F_freeCompressionContext(ctx->lz4c);
+    LZ4F_freeDecompressionContext(ctx->lz4d);
+#endif
+#if KW_HAVE_ZSTD
+    ZSTD_freeCCtx(ctx->zc);
+    ZSTD_freeDCtx(ctx->zd);
+#endif
+    const kw_allocator *a = ctx->a;
+    a->free(a->ud, ctx, sizeof(*ctx));
+}
+
+kw_err
 kw_compress(int codec, int level, kw_slice in, kw_wr *out)
+{
+    return kw_compress_ctx(NULL, codec, level, in, out);
+}
+
+kw_err
+kw_compress_ctx(kw_codec_ctx *ctx, int codec, int level, kw_slice in, kw_wr *out)
 {
     kw_err e = check_input(in, out);
     if (e)
@@ -586,13 +717,14 @@ kw_compress(int codec, int level, kw_slice in, kw_wr *out)
     const uint8_t *p = in.ptr;
     size_t len = in.len > 0 ? (size_t)in.len : 0;
     (void)level;
+    (void)ctx;
     switch (codec) {
     case KW_CODEC_NONE:
         kw_wr_raw(out, p, len);
         return kw_wr_finish(out);
 #if KW_HAVE_ZLIB
     case KW_CODEC_GZIP:
-        return gz_compress(level, p, len, out);
+        return gz_compress(ctx, level, p, len, out);
 #endif
 #if KW_HAVE_SNAPPY
     case KW_CODEC_SNAPPY:
@@ -600,11 +732,11 @@ kw_compress(int codec, int level, kw_slice in, kw_wr *out)
 #endif
 #if KW_HAVE_LZ4
     case KW_CODEC_LZ4:
-        return lz4_compress(level, p, len, out);
+        return lz4_compress(ctx, level, p, len, out);
 #endif
 #if KW_HAVE_ZSTD
     case KW_CODEC_ZSTD:
-        return zstd_compress(level, p, len, out);
+        return zstd_compress(ctx, level, p, len, out);
 #endif
     default:
         return KW_ERR_UNSUPPORTED_CODEC;
@@ -614,12 +746,20 @@ kw_compress(int codec, int level, kw_slice in, kw_wr *out)
 kw_err
 kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out, size_t max_out)
 {
+    return kw_decompress_ctx(NULL, codec, flags, in, out, max_out);
+}
+
+kw_err
+kw_decompress_ctx(kw_codec_ctx *ctx, int codec, unsigned flags, kw_slice in, kw_wr *out,
+                  size_t max_out)
+{
     kw_err e = check_input(in, out);
     if (e)
         return e;
     const uint8_t *p = in.ptr;
     size_t len = in.len > 0 ? (size_t)in.len : 0;
     (void)flags;
+    (void)ctx;
     switch (codec) {
     case KW_CODEC_NONE:
         if (len > max_out)
@@ -628,7 +768,7 @@ kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out, size_t max_
         return kw_wr_finish(out);
 #if KW_HAVE_ZLIB
     case KW_CODEC_GZIP:
-        return gz_decompress(p, len, out, max_out);
+        return gz_decompress(ctx, p, len, out, max_out);
 #endif
 #if KW_HAVE_SNAPPY
     case KW_CODEC_SNAPPY:
@@ -636,11 +776,11 @@ kw_decompress_ex(int codec, unsigned flags, kw_slice in, kw_wr *out, size_t max_
 #endif
 #if KW_HAVE_LZ4
     case KW_CODEC_LZ4:
-        return lz4_decompress(flags, p, len, out, max_out);
+        return lz4_decompress(ctx, flags, p, len, out, max_out);
 #endif
 #if KW_HAVE_ZSTD
     case KW_CODEC_ZSTD:
-        return zstd_decompress(p, len, out, max_out);
+        return zstd_decompress(ctx, p, len, out, max_out);
 #endif
     default:
         return KW_ERR_UNSUPPORTED_CODEC;

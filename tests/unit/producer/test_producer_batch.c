@@ -173,7 +173,7 @@ START_TEST(test_batch_matches_builder)
         kw_wr_init_dyn(&ref, NULL, 1 << 20);
         kw_wr scratch;
         kw_wr_init_dyn(&scratch, NULL, 1 << 20);
-        ck_assert_int_eq(kwi_batch_seal(&b, kw_allocator_default(), &scratch, -1), KW_ERR_OK);
+        ck_assert_int_eq(kwi_batch_seal(&b, kw_allocator_default(), NULL, &scratch, -1), KW_ERR_OK);
         kwi_batch_write(&b, &mine);
         reference(&ref, KW_CODEC_NONE);
         ck_assert_int_eq(kw_wr_finish(&mine), KW_ERR_OK);
@@ -192,6 +192,9 @@ END_TEST
 START_TEST(test_batch_codecs)
 {
     static const int codecs[] = {KW_CODEC_GZIP, KW_CODEC_SNAPPY, KW_CODEC_LZ4, KW_CODEC_ZSTD};
+    /* One codec context for every batch, as the producer keeps one. */
+    kw_codec_ctx *zctx;
+    ck_assert_int_eq(kw_codec_ctx_new(NULL, &zctx), KW_ERR_OK);
     for (size_t c = 0; c < 4; c++) {
         if (!kw_codec_available(codecs[c]))
             continue;
@@ -202,7 +205,8 @@ START_TEST(test_batch_codecs)
             kw_wr scratch, out;
             kw_wr_init_dyn(&scratch, NULL, 1 << 20);
             kw_wr_init_dyn(&out, NULL, 1 << 20);
-            ck_assert_int_eq(kwi_batch_seal(&b, kw_allocator_default(), &scratch, -1), KW_ERR_OK);
+            ck_assert_int_eq(kwi_batch_seal(&b, kw_allocator_default(), zctx, &scratch, -1),
+                             KW_ERR_OK);
             kwi_batch_write(&b, &out);
             /* Written again, as for a retry: compressed once, the same bytes. */
             kw_wr again;
@@ -216,6 +220,7 @@ START_TEST(test_batch_codecs)
             batch_fini(&b);
         }
     }
+    kw_codec_ctx_free(zctx);
 }
 END_TEST
 
