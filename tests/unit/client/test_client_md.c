@@ -14,6 +14,7 @@
 #include "client/client_int.h"
 #include "kw_config.h"
 #include "conn_script.h"
+#include "../../support/slow.h"
 
 static tworld w;
 
@@ -602,7 +603,7 @@ START_TEST(test_sasl_rejected_is_clear_and_slow)
     memset(&lc, 0, sizeof(lc));
     kw_client_set_log(w.client, KW_LOG_WARN, log_fn, &lc);
     mdres m;
-    ask_md(&m, 400);
+    ask_md(&m, 400 * kwt_slow_factor());
     sconn s = {0};
     handshake(&s);
     sframe f;
@@ -618,7 +619,8 @@ START_TEST(test_sasl_rejected_is_clear_and_slow)
     ck_assert_msg(strstr(m.msg, "SCRAM-SHA-256") != NULL, "%s", m.msg);
     ck_assert(sc_eof(&w, &s));
     /* Not hammered: the next attempt waits for the maximum backoff after an authentication
-     * failure, so a second call in the next 400 ms sees no new attempt. */
+     * failure, so a second call in the next 400 ms sees no new attempt (not scaled for slow
+     * runs: it must stay well inside the 5 s backoff). */
     ask_md(&m, 400);
     until_md(&m);
     ck_assert_int_eq(m.err, KW_ERR_TIMED_OUT);

@@ -27,12 +27,13 @@
 
 #include "kw_config.h"
 #include "net/tls.h"
+#include "../../support/slow.h"
 
 #if KW_HAVE_TLS
 #include <openssl/err.h>
 #endif
 
-#define OP_TIMEOUT_MS 5000
+#define OP_TIMEOUT_MS (5000 * kwt_slow_factor())
 #define KEY_PASSWORD  "s3cret pass"
 
 static char g_dir[256];
