@@ -31,3 +31,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     return fuzz_records_input(data, size, restamp);
 }
+
+#ifdef KW_FUZZ_MUTATOR
+size_t
+LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    return fuzz_records_mutate(data, size, max_size, seed);
+}
+#endif

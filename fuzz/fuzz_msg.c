@@ -73,3 +73,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kw_arena_fini(&ar);
     return 0;
 }
+
+#ifdef KW_FUZZ_MUTATOR
+/* The libFuzzer build (fuzz/meson.build) adds kwire's structure-aware mutator on the body: the
+ * prefix keeps the API and direction, and byte 1 follows a version mutation. One input in 16
+ * gets libFuzzer's plain mutation, which is also what changes the prefix. */
+#include "kwire/mutate.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+static size_t
+libfuzzer_bytes(uint8_t *data, size_t size, size_t max_size, uint32_t seed, void *ud)
+{
+    (void)seed;
+    (void)ud;
+    return LLVMFuzzerMutate(data, size, max_size);
+}
+
+size_t
+LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    const kw_msgdef *d = size >= 3 ? pick(data) : NULL;
+    if (!d || max_size < 3 || (seed & 15) == 0)
+        return LLVMFuzzerMutate(data, size, max_size);
+    kw_mutate_opts o;
+    kw_mutate_opts_init(&o);
+    o.bytes = libfuzzer_bytes;
+    int16_t ver = data[1];
+    size_t n = kw_mutate_body(d, &ver, data + 3, size - 3, max_size - 3, seed, &o, NULL);
+    data[1] = (uint8_t)ver;
+    return 3 + n;
+}
+#endif

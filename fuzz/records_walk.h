@@ -67,4 +67,34 @@ fuzz_records_input(const uint8_t *data, size_t size, void (*restamp)(uint8_t *p,
     return 0;
 }
 
+#ifdef KW_FUZZ_MUTATOR
+/* The libFuzzer build (fuzz/meson.build) adds kwire's structure-aware mutator: record-batch
+ * mutations (counts, varint lengths, codec bits, lengths, CRCs) on the payload after byte 0,
+ * with libFuzzer's own mutation as the byte-level fallback and for 1 input in 8, which is also
+ * what changes byte 0. */
+#include "kwire/mutate.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+static size_t
+libfuzzer_bytes(uint8_t *data, size_t size, size_t max_size, uint32_t seed, void *ud)
+{
+    (void)seed;
+    (void)ud;
+    return LLVMFuzzerMutate(data, size, max_size);
+}
+
+static size_t
+fuzz_records_mutate(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (size < 2 || max_size < 2 || (seed & 7) == 0)
+        return LLVMFuzzerMutate(data, size, max_size);
+    kw_mutate_opts o;
+    kw_mutate_opts_init(&o);
+    o.bytes = libfuzzer_bytes;
+    return 1 + kw_mutate_records(data + 1, size - 1, max_size - 1, seed, &o, NULL);
+}
+#endif
+
 #endif

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "cmd_consume.h"
 #include "cmd_produce.h"
 #include "kw_config.h"
 #include "kwire/producer.h"
@@ -342,8 +343,10 @@ mono_s(void)
 int
 cmd_bench(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "consume") == 0)
+        return cmd_bench_consume(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "produce") != 0) {
-        fprintf(stderr, "kwire bench: only 'produce' is available\n");
+        fprintf(stderr, "kwire bench: use 'bench produce' or 'bench consume'\n");
         usage(stderr, true);
         return 2;
     }

@@ -2,6 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_consume.h"
+#include "cmd_demo.h"
+#include "cmd_fuzz.h"
+#include "cmd_groups.h"
 #include "cmd_metadata.h"
 #include "cmd_mock.h"
 #include "cmd_produce.h"
@@ -12,13 +16,21 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: kwire --version | --help | apis | metadata [options] | mock [options]\n"
-               "       kwire produce [options] | bench produce [options]\n"
+               "       kwire produce [options] | consume [options]\n"
+               "       kwire bench produce|consume [options]\n"
+               "       kwire fuzz [options]\n"
                "  --version   print the version and the features built in\n"
                "  apis        list every API and version range the codec covers\n"
                "  metadata    print a cluster's brokers, topics and partition leaders\n"
                "  mock        run a kwire-mock test cluster (kwire mock --help)\n"
                "  produce     produce messages read from stdin (kwire produce --help)\n"
-               "  bench       benchmark the producer (kwire bench produce --help)\n");
+               "  consume     print messages, alone or in a group (kwire consume --help)\n"
+               "  bench       benchmark the producer or the consumer (kwire bench produce --help)\n"
+               "  fuzz        fuzz a Kafka broker over a real connection (kwire fuzz --help)\n"
+               "  topics      create, delete, describe, list topics (kwire topics --help)\n"
+               "  groups      list, describe groups and their lag (kwire groups --help)\n"
+               "  demo        the event bus quick start on an embedded broker (kwire demo)\n"
+               "  dlq         list, count, replay an event bus DLQ (kwire dlq --help)\n");
 }
 
 static int
@@ -62,8 +74,20 @@ main(int argc, char **argv)
         return cmd_mock(argc - 1, argv + 1);
     if (strcmp(argv[1], "produce") == 0)
         return cmd_produce(argc - 1, argv + 1);
+    if (strcmp(argv[1], "topics") == 0)
+        return cmd_topics(argc - 1, argv + 1);
+    if (strcmp(argv[1], "groups") == 0)
+        return cmd_groups(argc - 1, argv + 1);
+    if (strcmp(argv[1], "consume") == 0)
+        return cmd_consume(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(argv[1], "fuzz") == 0)
+        return cmd_fuzz(argc - 1, argv + 1);
+    if (strcmp(argv[1], "demo") == 0)
+        return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(argv[1], "dlq") == 0)
+        return cmd_dlq(argc - 1, argv + 1);
     fprintf(stderr, "kwire: unknown command '%s' (try kwire --help)\n", argv[1]);
     return 2;
 }

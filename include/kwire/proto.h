@@ -149,11 +149,14 @@ KW_API size_t kw_uvarint_size(uint32_t v);
 /* ---------------------------------------------------------------- the walk */
 
 typedef enum kw_io_mode {
-    KW_IO_DECODE = 0, /* read the wire into the structure */
-    KW_IO_ENCODE = 1, /* write the structure to the wire */
-    KW_IO_DUMP = 2,   /* print "path=value" lines (tests/vectors format) */
-    KW_IO_MINSIZE = 3 /* add up the smallest encoding (bounds array counts on decode) */
+    KW_IO_DECODE = 0,  /* read the wire into the structure */
+    KW_IO_ENCODE = 1,  /* write the structure to the wire */
+    KW_IO_DUMP = 2,    /* print "path=value" lines (tests/vectors format) */
+    KW_IO_MINSIZE = 3, /* add up the smallest encoding (bounds array counts on decode) */
+    KW_IO_VISIT = 4    /* report every field to a visitor (kw_msg_walk) */
 } kw_io_mode;
+
+struct kw_walk_state; /* VISIT and ENCODE-with-overrides state (kw_msg_walk, kw_msg_encode_ex) */
 
 /** Unknown tagged fields of one structure, kept so a decode->encode round trip is exact. */
 typedef struct kw_tag_raw {
@@ -172,8 +175,9 @@ typedef struct kw_io {
     kw_wr *wr;       /* ENCODE; DUMP writes text here */
     kw_arena *arena; /* DECODE: arrays and unknown tags come from here */
     size_t minsize;  /* MINSIZE */
-    size_t path_len; /* DUMP */
+    size_t path_len; /* DUMP, VISIT */
     char path[480];
+    struct kw_walk_state *walk; /* VISIT; ENCODE with overrides; NULL otherwise */
 } kw_io;
 
 typedef void (*kw_io_fn)(kw_io *io, int16_t ver, void *m);
@@ -270,6 +274,111 @@ KW_API kw_err kw_msg_decode(const kw_msgdef *d, int16_t ver, kw_rd *r, kw_arena 
 KW_API kw_err kw_msg_encode(const kw_msgdef *d, int16_t ver, kw_wr *w, const void *m);
 /** @brief Append the conformance dump ("path=value\n" lines) of a message to w. */
 KW_API kw_err kw_msg_dump(const kw_msgdef *d, int16_t ver, kw_wr *w, const void *m);
+
+/* ---------------------------------------------------------------- generic field walk */
+
+/* A tool can change any field of any message without knowing its API: kw_msg_walk() runs the
+ * message's own walk (the one that decodes and encodes it, so it cannot disagree with the codec)
+ * in KW_IO_VISIT mode and reports each field with a pointer to its value. Schema facts the C
+ * walk does not carry (version range, nullability, the schema type) come from per-message field
+ * tables generated from the JSON schemas (src/proto/fieldtab.c, tests/tools/gen_fieldtab.py);
+ * a unit test checks every walk against its table for every version, and the conformance
+ * vectors against the tables' nullability. See docs/codec.md. */
+
+/** Field types as the walk sees them. */
+typedef enum kw_ftype {
+    KW_FT_INT8,
+    KW_FT_INT16,
+    KW_FT_INT32,
+    KW_FT_INT64,
+    KW_FT_UINT16,
+    KW_FT_UINT32,
+    KW_FT_FLOAT64,
+    KW_FT_BOOL,
+    KW_FT_UUID,
+    KW_FT_STRING,     /**< value: kw_slice* (len -1 = null) */
+    KW_FT_BYTES,      /**< value: kw_slice* */
+    KW_FT_RECORDS,    /**< value: kw_slice* holding record batches */
+    KW_FT_ARRAY,      /**< value: the element pointer (void **); count: the count (-1 null) */
+    KW_FT_STRUCT,     /**< an embedded structure, or one element of an array of structures
+                           (index >= 0); value: the structure; present: its marker if nullable */
+    KW_FT_STRUCT_END, /**< the end of the structure opened by the matching KW_FT_STRUCT */
+    KW_FT_TAGS        /**< the unknown tagged fields of a flexible structure; value: kw_tags* */
+} kw_ftype;
+
+/** @brief A short name of a field type ("int32", "string", "array", ...); never NULL. */
+KW_API const char *kw_ftype_name(kw_ftype t);
+
+/** One field of the per-message field tables: the schema's facts about a field. */
+typedef struct kw_field_def {
+    const char *path;           /**< names from the message root, no indices: "Topics.Name" */
+    const char *type;           /**< the schema type: "int32", "[]string", "[]TopicData", ... */
+    int16_t min_ver, max_ver;   /**< versions of the field */
+    int16_t null_min, null_max; /**< nullableVersions (null_min > null_max: never nullable) */
+    int32_t tag;                /**< tag number, or -1 */
+    int16_t tag_min, tag_max;   /**< taggedVersions */
+} kw_field_def;
+
+/** @brief The table entry of a field of message d by its schema path ("Topics.Name"); NULL if
+ *  the table has no such field (or d has no table). */
+KW_API const kw_field_def *kw_field_def_find(const kw_msgdef *d, const char *path);
+/** @brief The number of table entries of message d, and the i-th (NULL past the end). */
+KW_API size_t kw_field_def_count(const kw_msgdef *d);
+KW_API const kw_field_def *kw_field_def_at(const kw_msgdef *d, size_t i);
+
+/** One field reported by kw_msg_walk(). Pointers are valid during the callback only, except
+ *  value/count/present, which point into the message. */
+typedef struct kw_field {
+    const char *name;  /**< schema name; NULL for primitive array elements and STRUCT_END */
+    const char *path;  /**< the dump path with indices: "Topics.0.Partitions.1.Index" */
+    const char *spath; /**< the schema path, no indices: "Topics.Partitions.Index" */
+    kw_ftype type;
+    void *value;             /**< see kw_ftype; NULL for STRUCT_END */
+    int32_t *count;          /**< ARRAY: its count */
+    bool *present;           /**< STRUCT: the marker of a nullable structure, else NULL */
+    size_t elem_size;        /**< ARRAY, and STRUCT of an element: bytes per element */
+    int32_t index;           /**< element index within its array, or -1 */
+    int32_t tag;             /**< the tag when this is (inside) a tagged field, else -1 */
+    int depth;               /**< structure nesting, 0 at the message root */
+    bool flex;               /**< compact encodings (flexible version) */
+    bool nullable;           /**< null is allowed here at this version (from the table) */
+    const kw_field_def *def; /**< the table entry, or NULL (elements, STRUCT_END, TAGS) */
+} kw_field;
+
+/** Called for each field in wire order; return non-zero to stop the walk. The callback may
+ *  change scalar values and slices (a changed slice must stay valid until the message is
+ *  encoded), and counts/element pointers of arrays only at their KW_FT_ARRAY report (the walk
+ *  then descends into the new elements). */
+typedef int (*kw_field_fn)(void *ud, const kw_field *f);
+
+/**
+ * @brief Walk the fields of a decoded (or built) message m of type d at version ver.
+ * Tagged fields are reported whether or not they differ from their default.
+ * @return KW_ERR_OK, KW_ERR_UNSUPPORTED_VERSION, KW_ERR_INVALID_ARG (a NULL argument), or
+ *         KW_ERR_CANCELED when fn stopped the walk.
+ */
+KW_API kw_err kw_msg_walk(const kw_msgdef *d, int16_t ver, void *m, kw_field_fn fn, void *ud);
+
+/**
+ * @brief Walk every field message d has at version ver, with all-zero values: each array
+ * reports one element, each nullable structure its fields. The values are read-only here.
+ */
+KW_API kw_err kw_msg_walk_schema(const kw_msgdef *d, int16_t ver, kw_field_fn fn, void *ud);
+
+/** A wire override for kw_msg_encode_ex(): where the field whose value (or count) pointer is
+ *  `field` is encoded, `value` is written as its array count (ARRAY: `field` = the count
+ *  pointer), string/bytes length (`field` = the kw_slice*), nullable-structure marker (`field`
+ *  = the present pointer), unknown tagged field size (`field` = the kw_tag_raw*) or tagged
+ *  section count (`field` = the kw_tags*), while the data written stays the real one. */
+typedef struct kw_override {
+    const void *field;
+    int64_t value;
+} kw_override;
+
+/** @brief kw_msg_encode() with wire overrides, to produce frames whose counts and lengths
+ *  disagree with their data. Values out of the wire type's range are truncated to it. */
+KW_API kw_err kw_msg_encode_ex(const kw_msgdef *d, int16_t ver, kw_wr *w, const void *m,
+                               const kw_override *ov, size_t n_ov);
 
 /* ---------------------------------------------------------------- headers */
 

@@ -41,6 +41,19 @@ kwi_client_reactor(kw_client *c)
     return c->r;
 }
 
+kw_err
+kwi_client_set_transport(kw_client *c, const kwi_transport *t)
+{
+    pthread_mutex_lock(&c->lock);
+    kw_err e = KW_ERR_OK;
+    for (size_t i = 0; i < c->n_brokers && e == KW_ERR_OK; i++)
+        e = kwi_conn_set_transport(c->brokers[i]->conn, t);
+    if (e == KW_ERR_OK)
+        c->copts.transport = t;
+    pthread_mutex_unlock(&c->lock);
+    return e;
+}
+
 const kw_conf *
 kwi_client_conf(const kw_client *c)
 {

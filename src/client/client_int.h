@@ -201,6 +201,11 @@ void kwi_client_on_partition_error(kw_client *c, const char *topic, size_t len, 
 void kwi_client_on_leader_epoch(kw_client *c, const char *topic, size_t len, int32_t partition,
                                 int32_t epoch);
 
+/* Routes every broker connection, present and future, through `t` (net/transport.h; NULL =
+ * real sockets), for harnesses that play the brokers in memory. Call before the first step:
+ * KW_ERR_STATE when a connection already has a socket. `t` must outlive the client. */
+kw_err kwi_client_set_transport(kw_client *c, const kwi_transport *t);
+
 kwi_reactor *kwi_client_reactor(kw_client *c);
 const kw_conf *kwi_client_conf(const kw_client *c);
 const kwi_log *kwi_client_log(const kw_client *c);

@@ -44,6 +44,7 @@
 #include "net/reactor.h"
 #include "net/sasl.h"
 #include "net/tls.h"
+#include "net/transport.h"
 
 typedef struct kwi_conn kwi_conn;
 
@@ -93,6 +94,8 @@ typedef struct kwi_conn_opts {
      * points to must outlive the connection); NULL = no authentication. */
     const kwi_sasl_conf *sasl;
     uint64_t seed; /* jitter; any value */
+    /* The socket seam (transport.h); NULL = real sockets. Must outlive the connection. */
+    const kwi_transport *transport;
     /* Called on every state change, inside a step. `why` is set when a failure caused it.
      * The callback must not free the connection. */
     void (*on_state)(kwi_conn *c, kwi_conn_state from, kwi_conn_state to, const kw_error *why,
@@ -173,6 +176,10 @@ void kwi_conn_close(kwi_conn *c, kw_err code, bool backoff, const char *msg);
 /* Fails every request, queued or on the wire, with `code` and `msg`, and closes the socket
  * (the broker left the cluster, or the client shuts down). */
 void kwi_conn_fail_all(kwi_conn *c, kw_err code, const char *msg);
+
+/* Replaces the transport (transport.h) of a connection that has no socket (DOWN or
+ * BACKOFF); KW_ERR_STATE otherwise. */
+kw_err kwi_conn_set_transport(kwi_conn *c, const kwi_transport *t);
 
 kwi_conn_state kwi_conn_state_get(const kwi_conn *c);
 const char *kwi_conn_state_name(kwi_conn_state s);

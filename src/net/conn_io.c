@@ -73,20 +73,28 @@ kwi_conn_io_open(kwi_conn *c, kw_error *err)
 {
     const kwi_sockaddr *a = &c->addrs[c->addr_next];
     kwi_conn_io_format_addr(a, c->peer, sizeof(c->peer));
-    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return kw_error_set(err, KW_ERR_IO, "socket for %s: %s", c->peer, strerror(errno));
-    int one = 1;
-    /* Requests are written whole; Nagle would only hold back the tail of a frame. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
-        int e = errno;
-        close(fd);
-        return kw_error_set(err, KW_ERR_IO, "connect to %s: %s", c->peer, strerror(e));
+    const kwi_transport *t = c->o.transport;
+    int fd;
+    if (t) {
+        fd = t->open(t->ud, (const struct sockaddr *)&a->ss, a->len);
+        if (fd < 0)
+            return kw_error_set(err, KW_ERR_IO, "connect to %s: %s", c->peer, strerror(errno));
+    } else {
+        fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return kw_error_set(err, KW_ERR_IO, "socket for %s: %s", c->peer, strerror(errno));
+        int one = 1;
+        /* Requests are written whole; Nagle would only hold back the tail of a frame. */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
+            int e = errno;
+            close(fd);
+            return kw_error_set(err, KW_ERR_IO, "connect to %s: %s", c->peer, strerror(e));
+        }
     }
     kw_err e = kwi_reactor_io_new(c->r, fd, KWI_IO_WRITE, on_io, c, &c->io);
     if (e != KW_ERR_OK) {
-        close(fd);
+        kwi_transport_close(t, fd);
         return kw_error_set(err, e, "registering the socket for %s: %s", c->peer, kw_err_str(e));
     }
     c->fd = fd;
@@ -110,7 +118,7 @@ kwi_conn_io_close(kwi_conn *c)
         c->io = NULL;
     }
     if (c->fd >= 0) {
-        close(c->fd);
+        kwi_transport_close(c->o.transport, c->fd);
         c->fd = -1;
     }
     c->tls_read_wants_w = c->tls_write_wants_r = c->read_more = false;
@@ -128,6 +136,15 @@ kwi_conn_io_close(kwi_conn *c)
     c->out.err = KW_ERR_OK;
     c->out_off = 0;
     kw_arena_reset(&c->arena);
+}
+
+kw_err
+kwi_conn_set_transport(kwi_conn *c, const kwi_transport *t)
+{
+    if (c->fd >= 0)
+        return KW_ERR_STATE;
+    c->o.transport = t;
+    return KW_ERR_OK;
 }
 
 void
@@ -175,7 +192,7 @@ xport_recv(kwi_conn *c, uint8_t *buf, size_t len)
         return -1;
     }
     for (;;) {
-        ssize_t n = recv(c->fd, buf, len, 0);
+        ssize_t n = kwi_transport_recv(c->o.transport, c->fd, buf, len);
         if (n > 0)
             return n;
         if (n == 0) {
@@ -217,7 +234,7 @@ xport_send(kwi_conn *c, const uint8_t *buf, size_t len)
         return -1;
     }
     for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = kwi_transport_send(c->o.transport, c->fd, buf, len);
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -614,7 +631,9 @@ connect_done(kwi_conn *c)
 {
     int so = 0;
     socklen_t len = sizeof(so);
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &len) < 0)
+    if (c->o.transport)
+        so = c->o.transport->connect_error(c->o.transport->ud, c->fd);
+    else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &len) < 0)
         so = errno;
     if (so != 0) {
         fail_msg(c, KW_ERR_IO, "connect to %s: %s", c->peer, strerror(so));

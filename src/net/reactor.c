@@ -270,6 +270,12 @@ kwi_reactor_now_ms(const kwi_reactor *r)
     return kwi_clock_now_ms(&r->clock);
 }
 
+void
+kwi_reactor_set_clock(kwi_reactor *r, const kwi_clock *clock)
+{
+    r->clock = *clock;
+}
+
 int
 kwi_reactor_timeout_ms(const kwi_reactor *r)
 {

@@ -92,6 +92,11 @@ kw_err kwi_reactor_wakeup(kwi_reactor *r);
 /* The reactor's clock, in milliseconds. */
 int64_t kwi_reactor_now_ms(const kwi_reactor *r);
 
+/* Replaces the clock (copied) of a reactor created by someone else (the client's), for
+ * harnesses that run it on virtual time. Armed deadlines keep their values, so the new clock
+ * must continue the old one's scale (start it at kwi_reactor_now_ms). */
+void kwi_reactor_set_clock(kwi_reactor *r, const kwi_clock *clock);
+
 /* Registers `fd` (non-blocking, owned by the caller) with `interest` (READ and/or WRITE, or 0).
  * Returns KW_ERR_OK; KW_ERR_INVALID_ARG (bad fd, a regular file, bad bits, NULL cb);
  * KW_ERR_STATE (fd already registered with this reactor); KW_ERR_NOMEM; KW_ERR_IO.

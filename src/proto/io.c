@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kwire/proto.h"
+#include "walk.h"
 
 void
 kw_io_set_flex(kw_io *io, bool flex)
@@ -44,6 +45,19 @@ path_pop(kw_io *io, size_t old)
 {
     io->path_len = old;
     io->path[old] = '\0';
+}
+
+/* The generic walk (walk.c) builds the same paths as the dump. */
+size_t
+kwi_io_path_push(kw_io *io, const char *name, int32_t idx)
+{
+    return path_push(io, name, idx);
+}
+
+void
+kwi_io_path_pop(kw_io *io, size_t old)
+{
+    path_pop(io, old);
 }
 
 static void
@@ -106,7 +120,7 @@ dump_slice(kw_io *io, const char *name, kw_slice s)
 /* ---------------------------------------------------------------- fixed-width fields */
 
 /* Each fixed-width type differs only in its cursor functions, its size and its text form. */
-#define KW_IO_FIXED(fn, type, rdfn, wrfn, size, dumpfmt, dumpcast)                                 \
+#define KW_IO_FIXED(fn, type, ft, rdfn, wrfn, size, dumpfmt, dumpcast)                             \
     void fn(kw_io *io, const char *name, type *v)                                                  \
     {                                                                                              \
         switch (io->mode) {                                                                        \
@@ -122,18 +136,21 @@ dump_slice(kw_io *io, const char *name, kw_slice s)
         case KW_IO_MINSIZE:                                                                        \
             io->minsize += size;                                                                   \
             break;                                                                                 \
+        case KW_IO_VISIT:                                                                          \
+            kwi_walk_visit(io, name, ft, v, NULL, NULL, 0);                                        \
+            break;                                                                                 \
         }                                                                                          \
     }
 
 #define AS_I64(x) ((long long)(x))
 #define AS_U64(x) ((unsigned long long)(x))
 
-KW_IO_FIXED(kw_io_i8, int8_t, kw_rd_i8, kw_wr_i8, 1, "%lld", AS_I64)
-KW_IO_FIXED(kw_io_i16, int16_t, kw_rd_i16, kw_wr_i16, 2, "%lld", AS_I64)
-KW_IO_FIXED(kw_io_i32, int32_t, kw_rd_i32, kw_wr_i32, 4, "%lld", AS_I64)
-KW_IO_FIXED(kw_io_i64, int64_t, kw_rd_i64, kw_wr_i64, 8, "%lld", AS_I64)
-KW_IO_FIXED(kw_io_u16, uint16_t, kw_rd_u16, kw_wr_u16, 2, "%llu", AS_U64)
-KW_IO_FIXED(kw_io_u32, uint32_t, kw_rd_u32, kw_wr_u32, 4, "%llu", AS_U64)
+KW_IO_FIXED(kw_io_i8, int8_t, KW_FT_INT8, kw_rd_i8, kw_wr_i8, 1, "%lld", AS_I64)
+KW_IO_FIXED(kw_io_i16, int16_t, KW_FT_INT16, kw_rd_i16, kw_wr_i16, 2, "%lld", AS_I64)
+KW_IO_FIXED(kw_io_i32, int32_t, KW_FT_INT32, kw_rd_i32, kw_wr_i32, 4, "%lld", AS_I64)
+KW_IO_FIXED(kw_io_i64, int64_t, KW_FT_INT64, kw_rd_i64, kw_wr_i64, 8, "%lld", AS_I64)
+KW_IO_FIXED(kw_io_u16, uint16_t, KW_FT_UINT16, kw_rd_u16, kw_wr_u16, 2, "%llu", AS_U64)
+KW_IO_FIXED(kw_io_u32, uint32_t, KW_FT_UINT32, kw_rd_u32, kw_wr_u32, 4, "%llu", AS_U64)
 
 void
 kw_io_f64(kw_io *io, const char *name, double *v)
@@ -154,6 +171,9 @@ kw_io_f64(kw_io *io, const char *name, double *v)
     case KW_IO_MINSIZE:
         io->minsize += 8;
         break;
+    case KW_IO_VISIT:
+        kwi_walk_visit(io, name, KW_FT_FLOAT64, v, NULL, NULL, 0);
+        break;
     }
 }
 
@@ -172,6 +192,9 @@ kw_io_bool(kw_io *io, const char *name, bool *v)
         break;
     case KW_IO_MINSIZE:
         io->minsize += 1;
+        break;
+    case KW_IO_VISIT:
+        kwi_walk_visit(io, name, KW_FT_BOOL, v, NULL, NULL, 0);
         break;
     }
 }
@@ -194,6 +217,9 @@ kw_io_uuid(kw_io *io, const char *name, kw_uuid *v)
     case KW_IO_MINSIZE:
         io->minsize += 16;
         break;
+    case KW_IO_VISIT:
+        kwi_walk_visit(io, name, KW_FT_UUID, v, NULL, NULL, 0);
+        break;
     }
 }
 
@@ -207,7 +233,10 @@ kw_io_str(kw_io *io, const char *name, kw_slice *v)
         *v = kw_rd_str(io->rd);
         break;
     case KW_IO_ENCODE:
-        kw_wr_str(io->wr, *v);
+        if (io->walk)
+            kwi_walk_encode_slice(io, v, false);
+        else
+            kw_wr_str(io->wr, *v);
         break;
     case KW_IO_DUMP:
         dump_slice(io, name, *v);
@@ -215,18 +244,25 @@ kw_io_str(kw_io *io, const char *name, kw_slice *v)
     case KW_IO_MINSIZE:
         io->minsize += io->flex ? 1 : 2;
         break;
+    case KW_IO_VISIT:
+        kwi_walk_visit(io, name, KW_FT_STRING, v, NULL, NULL, 0);
+        break;
     }
 }
 
-void
-kw_io_bytes(kw_io *io, const char *name, kw_slice *v)
+/* Bytes and records differ only in how the walk reports them. */
+static void
+io_bytes(kw_io *io, const char *name, kw_slice *v, kw_ftype ft)
 {
     switch (io->mode) {
     case KW_IO_DECODE:
         *v = kw_rd_bytes(io->rd);
         break;
     case KW_IO_ENCODE:
-        kw_wr_bytes(io->wr, *v);
+        if (io->walk)
+            kwi_walk_encode_slice(io, v, true);
+        else
+            kw_wr_bytes(io->wr, *v);
         break;
     case KW_IO_DUMP:
         dump_slice(io, name, *v);
@@ -234,13 +270,22 @@ kw_io_bytes(kw_io *io, const char *name, kw_slice *v)
     case KW_IO_MINSIZE:
         io->minsize += io->flex ? 1 : 4;
         break;
+    case KW_IO_VISIT:
+        kwi_walk_visit(io, name, ft, v, NULL, NULL, 0);
+        break;
     }
+}
+
+void
+kw_io_bytes(kw_io *io, const char *name, kw_slice *v)
+{
+    io_bytes(io, name, v, KW_FT_BYTES);
 }
 
 void
 kw_io_records(kw_io *io, const char *name, kw_slice *v)
 {
-    kw_io_bytes(io, name, v);
+    io_bytes(io, name, v, KW_FT_RECORDS);
 }
 
 /* ---------------------------------------------------------------- structures and arrays */
@@ -285,7 +330,7 @@ kw_io_array(kw_io *io, const char *name, void *arr, int32_t *n, size_t esz, kw_i
         return;
     }
     case KW_IO_ENCODE:
-        kw_wr_array_len(io->wr, *n);
+        kw_wr_array_len(io->wr, io->walk ? kwi_walk_count(io, n, *n) : *n);
         if (*n > 0 && !*elems) {
             kw_wr_fail(io->wr, KW_ERR_INVALID_ARG);
             return;
@@ -308,6 +353,9 @@ kw_io_array(kw_io *io, const char *name, void *arr, int32_t *n, size_t esz, kw_i
     case KW_IO_MINSIZE:
         io->minsize += io->flex ? 1 : 4;
         return;
+    case KW_IO_VISIT:
+        kwi_walk_array(io, name, arr, n, esz, fn, ver);
+        return;
     }
 }
 
@@ -328,6 +376,10 @@ kw_io_elem_str(kw_io *io, int16_t ver, void *elem)
 void
 kw_io_struct(kw_io *io, const char *name, void *m, kw_io_fn fn, int16_t ver)
 {
+    if (io->mode == KW_IO_VISIT) {
+        kwi_walk_struct(io, name, NULL, m, fn, ver);
+        return;
+    }
     if (io->mode == KW_IO_DUMP) {
         size_t old = path_push(io, name, -1);
         fn(io, ver, m);
@@ -348,7 +400,8 @@ kw_io_struct_nullable(kw_io *io, const char *name, bool *present, void *m, kw_io
             fn(io, ver, m);
         return;
     case KW_IO_ENCODE:
-        kw_wr_i8(io->wr, *present ? 1 : -1);
+        kw_wr_i8(io->wr, (int8_t)(io->walk ? kwi_walk_count(io, present, *present ? 1 : -1)
+                                           : (*present ? 1 : -1)));
         if (*present)
             fn(io, ver, m);
         return;
@@ -359,6 +412,9 @@ kw_io_struct_nullable(kw_io *io, const char *name, bool *present, void *m, kw_io
         return;
     case KW_IO_MINSIZE:
         io->minsize += 1;
+        return;
+    case KW_IO_VISIT:
+        kwi_walk_struct(io, name, present, m, fn, ver);
         return;
     }
 }
@@ -410,6 +466,7 @@ kw_io_tags_begin(kw_io *io, kw_tagsec *ts)
         ts->start = kw_wr_len(io->wr);
         return;
     case KW_IO_DUMP:
+    case KW_IO_VISIT:
         return;
     case KW_IO_MINSIZE:
         io->minsize += 1;
@@ -446,6 +503,14 @@ kw_io_tag(kw_io *io, kw_tagsec *ts, uint32_t tag, bool present)
         return true;
     case KW_IO_MINSIZE:
         return false;
+    case KW_IO_VISIT:
+        /* Every known tagged field is reported, so a tool can set one that is at its default;
+         * the fields inside carry the tag. */
+        if (io->walk) {
+            ts->cur = io->walk->tag;
+            io->walk->tag = (int32_t)tag;
+        }
+        return true;
     }
     return false;
 }
@@ -460,6 +525,9 @@ kw_io_tag_end(kw_io *io, kw_tagsec *ts)
             kw_rd_fail(io->rd, field.err);
         else if (field.p != field.end) /* a known field must fill its size exactly */
             kw_rd_fail(io->rd, KW_ERR_MALFORMED);
+    } else if (io->mode == KW_IO_VISIT) {
+        if (io->walk)
+            io->walk->tag = ts->cur;
     } else if (io->mode == KW_IO_ENCODE) {
         size_t len = kw_wr_len(io->wr) - ts->val_start;
         if (len > INT32_MAX)
@@ -494,13 +562,18 @@ kw_io_tags_end(kw_io *io, kw_tagsec *ts, kw_tags *unknown)
     case KW_IO_ENCODE:
         for (int32_t i = 0; i < unknown->n; i++) {
             kw_slice d = unknown->v[i].data;
+            uint32_t size = d.len > 0 ? (uint32_t)d.len : 0;
             kw_wr_uvarint(io->wr, unknown->v[i].tag);
-            kw_wr_uvarint(io->wr, d.len > 0 ? (uint32_t)d.len : 0);
+            if (io->walk)
+                size = (uint32_t)kwi_walk_count(io, &unknown->v[i], (int64_t)size);
+            kw_wr_uvarint(io->wr, size);
             if (d.len > 0)
                 kw_wr_raw(io->wr, d.ptr, (size_t)d.len);
             ts->count++;
         }
-        kw_wr_insert_uvarint(io->wr, ts->start, ts->count);
+        kw_wr_insert_uvarint(io->wr, ts->start,
+                             io->walk ? (uint32_t)kwi_walk_count(io, unknown, ts->count)
+                                      : ts->count);
         return;
     case KW_IO_DUMP:
         for (int32_t i = 0; i < unknown->n; i++) {
@@ -513,6 +586,9 @@ kw_io_tags_end(kw_io *io, kw_tagsec *ts, kw_tags *unknown)
         }
         return;
     case KW_IO_MINSIZE:
+        return;
+    case KW_IO_VISIT:
+        kwi_walk_visit(io, NULL, KW_FT_TAGS, unknown, NULL, NULL, 0);
         return;
     }
 }

@@ -168,6 +168,11 @@ const kwi_conf_def kwi_conf_defs[KWI_CONF__COUNT] = {
     NULL, {NULL}, {0}, C,
     "The least data the broker should gather before it answers a fetch request (or "
     "fetch.max.wait.ms passes)."},
+[KWI_CONF_FETCH_QUEUE_MAX_BYTES] = {"fetch.queue.max.bytes", KW_CONF_BYTES, "67108864", 1024,
+    I32MAX * 1024, NULL, NULL, NULL, {"queued.max.messages.kbytes"}, {1024}, C,
+    "The consumer's memory budget: fetched records buffered for poll or handed out and not yet "
+    "released. Fetching pauses while it is used up. queued.max.messages.kbytes is the same "
+    "budget in KiB (librdkafka's name and default)."},
 [KWI_CONF_GROUP_ID] = {"group.id", KW_CONF_STRING, NULL, 0, 0, NULL, NULL, NULL, {NULL}, {0}, C,
     "The consumer group to join. Needed for subscribing, committing offsets and "
     "group.instance.id; not needed for manual assignment."},
