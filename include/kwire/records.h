@@ -170,6 +170,7 @@ typedef struct kw_record_iter {
     bool deep;        /**< legacy: iterating the inner messages of a wrapper */
     bool single;      /**< legacy: the one plain message is still to come */
     kw_err err;
+    kw_codec_ctx *zctx; /**< decompression contexts to reuse (kw_record_iter_init_ctx); NULL */
 } kw_record_iter;
 
 /**
@@ -188,6 +189,10 @@ typedef struct kw_record_iter {
  */
 KW_API kw_err kw_record_iter_init(kw_record_iter *it, const kw_batch *b, kw_wr *scratch,
                                   size_t max_out);
+/** @brief kw_record_iter_init decompressing through `zctx` (kw_codec_ctx_new), whose library
+ *  contexts are reused across batches: a consumer keeps one. zctx NULL = kw_record_iter_init. */
+KW_API kw_err kw_record_iter_init_ctx(kw_record_iter *it, const kw_batch *b, kw_wr *scratch,
+                                      size_t max_out, kw_codec_ctx *zctx);
 /**
  * @brief The next record. Returns false at the end or on error (kw_record_iter_err).
  *

@@ -54,6 +54,8 @@ kwi_parse_fini(kw_consumer *k)
     k->sbufs = NULL;
     k->sbuf_caps = NULL;
     k->cap_smsgs = k->cap_shdrs = k->cap_sbufs = k->n_sbufs = 0;
+    kw_codec_ctx_free(k->zctx);
+    k->zctx = NULL;
 }
 
 /* Frees the decompressed areas in scratch (a parse that ends without a chunk). */
@@ -213,10 +215,15 @@ read_batch(kw_consumer *k, kwi_ctp *tp, const kw_batch *b, kw_error *detail)
     /* A decompressed area is bounded by the budget (and at least 16 MiB): a batch that
      * inflates past it is a bomb, not data. */
     size_t max_out = k->budget > ((size_t)16 << 20) ? k->budget : (size_t)16 << 20;
-    if (compressed)
+    if (compressed) {
         kw_wr_init_dyn(&w, k->a, max_out);
+        /* Library contexts are kept across batches (a fresh zstd or lz4 context per batch
+         * costs more than decompressing a small one); without one, each batch makes its own. */
+        if (!k->zctx && kw_codec_ctx_new(k->a, &k->zctx) != KW_ERR_OK)
+            k->zctx = NULL;
+    }
     kw_record_iter ri;
-    kw_record_iter_init(&ri, b, compressed ? &w : NULL, max_out);
+    kw_record_iter_init_ctx(&ri, b, compressed ? &w : NULL, max_out, k->zctx);
     kw_record rec;
     size_t before = k->n_smsgs;
     kw_err e = KW_ERR_OK;

@@ -178,6 +178,7 @@ struct kw_consumer {
     uint8_t **sbufs;
     size_t *sbuf_caps;
     size_t n_sbufs, cap_sbufs;
+    kw_codec_ctx *zctx; /* decompression contexts reused across batches; NULL = none yet */
 
     pthread_cond_t cond; /* pollers waiting while the kwire thread runs */
     bool cond_ok;

@@ -152,7 +152,7 @@ kwi_records_inflate(kw_record_iter *it, int codec, unsigned flags, kw_slice in, 
         return KW_ERR_INVALID_ARG;
     scratch->p = scratch->base;
     scratch->err = KW_ERR_OK;
-    kw_err e = kw_decompress_ex(codec, flags, in, scratch, max_out);
+    kw_err e = kw_decompress_ctx(it->zctx, codec, flags, in, scratch, max_out);
     if (e)
         return e;
     kwi_rd_over(&it->rd, scratch->base, kw_wr_len(scratch));
@@ -186,8 +186,16 @@ v2_iter_init(kw_record_iter *it, kw_wr *scratch, size_t max_out)
 kw_err
 kw_record_iter_init(kw_record_iter *it, const kw_batch *b, kw_wr *scratch, size_t max_out)
 {
+    return kw_record_iter_init_ctx(it, b, scratch, max_out, NULL);
+}
+
+kw_err
+kw_record_iter_init_ctx(kw_record_iter *it, const kw_batch *b, kw_wr *scratch, size_t max_out,
+                        kw_codec_ctx *zctx)
+{
     memset(it, 0, sizeof(*it));
     it->b = *b;
+    it->zctx = zctx;
     kw_err e = b->magic == V2_MAGIC ? v2_iter_init(it, scratch, max_out)
                                     : kwi_legacy_iter_init(it, scratch, max_out);
     if (e) {
