@@ -92,7 +92,7 @@ struct world {
 /* One world per process (libFuzzer runs inputs one after the other); the generator sets its
  * oracle before each run. */
 static world W;
-static volatile int32_t sink;
+static volatile uint32_t sink;
 
 /* ---- counting allocator --------------------------------------------------------------------- */
 
@@ -203,6 +203,8 @@ sync_ready(fconn *f)
 static void
 push_in(fconn *f, const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* an empty chunk: nothing to copy (and `in` may not exist yet) */
     grow(&f->in, &f->in_cap, f->in_len + n);
     memcpy(f->in + f->in_len, p, n);
     f->in_len += n;
@@ -237,7 +239,8 @@ record_chunk(world *w, uint8_t ctl, const uint8_t *p, size_t n)
     w->rec[w->rec_len] = ctl;
     w->rec[w->rec_len + 1] = (uint8_t)n;
     w->rec[w->rec_len + 2] = (uint8_t)(n >> 8);
-    memcpy(w->rec + w->rec_len + 3, p, n);
+    if (n > 0)
+        memcpy(w->rec + w->rec_len + 3, p, n);
     w->rec_len += 3 + n;
 }
 
@@ -411,7 +414,8 @@ on_metadata(kw_client *c, kw_err err, const kw_error *detail, const kw_metadata 
     if (md) /* read the whole view, so ASan checks every pointer in it */
         for (int32_t i = 0; i < md->n_topics; i++)
             for (int32_t j = 0; j < md->topics[i].n_partitions; j++)
-                sink += md->topics[i].partitions[j].id + md->topics[i].partitions[j].leader;
+                sink += (uint32_t)md->topics[i].partitions[j].id +
+                        (uint32_t)md->topics[i].partitions[j].leader;
     w->md_calls++;
 #ifdef FUZZ_CLIENT_DEBUG
     fprintf(stderr, "metadata: %s %s topics=%d\n", kw_err_name(err), detail->msg,
@@ -454,7 +458,7 @@ poll_consumer(world *w)
         for (int32_t j = 0; j < m->value.len; j++)
             sink += m->value.ptr[j];
         for (int32_t j = 0; j < m->n_headers; j++)
-            sink += m->headers[j].key.len;
+            sink += (uint32_t)m->headers[j].key.len;
     }
     w->consumed += (int)n;
     kw_consumer_msgs_release(msgs, n);

@@ -525,8 +525,9 @@ typedef struct kw_bus_tracer {
 /* ---- runtime: implemented in src/bus/bus.c etc. (busr) ---- */
 
 /*
- * The runtime. A kw_bus owns one kw_client carrying a producer, a consumer in
- * consumer_group and an admin handle. Typical use:
+ * The runtime. A kw_bus owns two kw_clients: one carries the producer and an admin handle,
+ * the other the consumer in consumer_group (separate connections, as the Java and Python
+ * clients have, so a Fetch waiting for data never delays a Produce). Typical use:
  *
  *     kw_bus_new(&cfg, NULL, &bus, &err);
  *     kw_bus_subscribe(bus, "OrderCreated", on_created, app, &err);
@@ -660,7 +661,8 @@ KW_API kw_err kw_bus_consume(kw_bus *bus, kw_error *err);
  *  kw_bus_stop_consuming (from a handler or another thread) or kw_bus_shutdown from another
  *  thread. @return KW_ERR_OK when stopped; the error of a failed step. */
 KW_API kw_err kw_bus_start_consuming(kw_bus *bus, kw_error *err);
-/** @brief The descriptor to watch (the client's epoll fd); -1 before kw_bus_connect. */
+/** @brief The descriptor to watch for reading: an epoll set holding the descriptors of the
+ *  bus's two clients (producer and admin; consumer). -1 before kw_bus_connect. */
 KW_API int kw_bus_fd(const kw_bus *bus);
 /** @brief Milliseconds until kw_bus_step has work even if the fd stays quiet (a due retry, a
  *  timer, buffered records: 0); -1 = only the fd. */

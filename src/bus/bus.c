@@ -1,7 +1,10 @@
 /* The event bus runtime: creation, connection, subscriptions, the ways of driving the loop,
  * shutdown, statistics. See kwire/bus.h for the contract and bus_rt.h for the layout. */
+#include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bus/bus_rt.h"
 
@@ -92,6 +95,7 @@ kw_bus_new(const kw_bus_config *c, const kw_bus_opts *o, kw_bus **out, kw_error 
     len = sizeof(bus->dlq_topic);
     kw_bus_config_dlq_topic(c, bus->dlq_topic, &len);
     bus->partitions = -1;
+    bus->epfd = -1;
     kwi_bus_registry_init(&bus->reg, a);
     kwi_bus_retry_init(&bus->retry, c);
     kwi_bus_rng_seed_random(&bus->rng);
@@ -111,10 +115,29 @@ kw_bus_new(const kw_bus_config *c, const kw_bus_opts *o, kw_bus **out, kw_error 
 }
 
 static kw_err
+watch(kw_bus *bus, kw_client *c, kw_error *err)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    if (epoll_ctl(bus->epfd, EPOLL_CTL_ADD, kw_client_fd(c), &ev) != 0)
+        return kw_error_set(err, KW_ERR_IO, "epoll_ctl: %s", strerror(errno));
+    return KW_ERR_OK;
+}
+
+static kw_err
 connect_roles(kw_bus *bus, kw_error *err)
 {
-    kw_err e = kwi_busr_client_new(bus, KW_BUS_CONF_PRODUCER | KW_BUS_CONF_CONSUMER, true,
-                                   &bus->client, err);
+    bus->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (bus->epfd < 0)
+        return kw_error_set(err, KW_ERR_IO, "epoll_create1: %s", strerror(errno));
+    kw_err e = kwi_busr_client_new(bus, KW_BUS_CONF_PRODUCER, false, &bus->client, err);
+    if (e == KW_ERR_OK)
+        e = kwi_busr_client_new(bus, KW_BUS_CONF_CONSUMER, true, &bus->cclient, err);
+    if (e == KW_ERR_OK)
+        e = watch(bus, bus->client, err);
+    if (e == KW_ERR_OK)
+        e = watch(bus, bus->cclient, err);
     if (e != KW_ERR_OK)
         return e;
     kw_producer_opts po;
@@ -129,7 +152,7 @@ connect_roles(kw_bus *bus, kw_error *err)
         kw_consumer_opts_init(&co);
         co.on_rebalance = kwi_busr_on_rebalance;
         co.rebalance_ud = bus;
-        e = kw_consumer_new(bus->client, &co, &bus->cons, err);
+        e = kw_consumer_new(bus->cclient, &co, &bus->cons, err);
     }
     return e;
 }
@@ -140,11 +163,16 @@ drop_roles(kw_bus *bus)
     kw_consumer_free(bus->cons);
     kw_admin_free(bus->admin);
     kw_producer_free(bus->prod);
+    kw_client_free(bus->cclient);
     kw_client_free(bus->client);
+    if (bus->epfd >= 0)
+        close(bus->epfd);
+    bus->epfd = -1;
     bus->cons = NULL;
     bus->admin = NULL;
     bus->prod = NULL;
     bus->client = NULL;
+    bus->cclient = NULL;
 }
 
 kw_err
@@ -266,7 +294,7 @@ kw_bus_subscribe_all(kw_bus *bus, kw_bus_handler_fn handler, void *ud, kw_error 
 int
 kw_bus_fd(const kw_bus *bus)
 {
-    return bus && bus->client ? kw_client_fd(bus->client) : -1;
+    return bus && bus->client ? bus->epfd : -1;
 }
 
 int
@@ -328,6 +356,8 @@ kw_bus_stop_consuming(kw_bus *bus)
         kw_consumer_wakeup(bus->cons);
     if (bus->client)
         kw_client_wakeup(bus->client);
+    if (bus->cclient)
+        kw_client_wakeup(bus->cclient);
     return KW_ERR_OK;
 }
 
@@ -489,17 +519,20 @@ kwi_busr_sample(kw_bus *bus, bool force)
     if (!force && now < bus->next_sample_ms)
         return;
     bus->next_sample_ms = now + 1000;
-    kw_stats tot;
-    kw_broker_stats br[32];
-    if (kw_client_stats(bus->client, &tot, br, 32) != KW_ERR_OK)
-        return;
     uint64_t reconnects = 0;
     double ready = 0;
-    size_t n = tot.n_brokers < 32 ? tot.n_brokers : 32;
-    for (size_t i = 0; i < n; i++) {
-        reconnects += br[i].reconnects;
-        if (strcmp(br[i].state, "READY") == 0 || strcmp(br[i].state, "UP") == 0)
-            ready++;
+    kw_client *cl[2] = {bus->client, bus->cclient};
+    for (int k = 0; k < 2; k++) {
+        kw_stats tot;
+        kw_broker_stats br[32];
+        if (!cl[k] || kw_client_stats(cl[k], &tot, br, 32) != KW_ERR_OK)
+            continue;
+        size_t n = tot.n_brokers < 32 ? tot.n_brokers : 32;
+        for (size_t i = 0; i < n; i++) {
+            reconnects += br[i].reconnects;
+            if (strcmp(br[i].state, "READY") == 0 || strcmp(br[i].state, "UP") == 0)
+                ready++;
+        }
     }
     const char *grp[] = {bus->cfg.consumer_group};
     if (bus->cfg.enable_metrics) {

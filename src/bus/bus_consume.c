@@ -3,6 +3,7 @@
  * republishing), send what cannot be handled to the DLQ, and commit only offsets below which
  * every event is finished (bus_track.h). */
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "bus/bus_rt.h"
 
@@ -43,6 +44,9 @@ int
 kwi_busr_timeout(const kw_bus *bus)
 {
     int t = kw_client_timeout_ms(bus->client);
+    int tc = kw_client_timeout_ms(bus->cclient);
+    if (tc >= 0 && (t < 0 || tc < t))
+        t = tc;
     if (!bus->consuming)
         return t;
     kw_consumer_stats cs;
@@ -448,21 +452,34 @@ kwi_busr_on_rebalance(kw_consumer *k, kw_rebalance_kind kind, const kw_topic_par
 
 /* ---------------------------------------------------------------- the step */
 
+/* Wait on both clients' descriptors (at most timeout_ms), then serve both without waiting. */
+static kw_err
+wait_and_serve(kw_bus *bus, int timeout_ms, kw_error *err)
+{
+    int t = kwi_busr_timeout(bus);
+    if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
+        t = timeout_ms;
+    if (t != 0) {
+        struct epoll_event ev[2];
+        epoll_wait(bus->epfd, ev, 2, t); /* EINTR: serve what is ready */
+    }
+    kw_err e = kw_client_step(bus->client, 0, err);
+    kw_err e2 = kw_client_step(bus->cclient, 0, err);
+    return e != KW_ERR_OK ? e : e2;
+}
+
 kw_err
 kwi_busr_step(kw_bus *bus, int timeout_ms, kw_error *err)
 {
     if (!bus->consuming)
-        return kw_client_step(bus->client, timeout_ms, err);
+        return wait_and_serve(bus, timeout_ms, err);
     resume_due(bus);
-    int64_t due = kwi_track_next_due(&bus->track);
-    if (due >= 0 && timeout_ms != 0) {
-        int64_t d = due - kwi_busr_mono_ms();
-        int di = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
-        timeout_ms = timeout_ms < 0 || di < timeout_ms ? di : timeout_ms;
-    }
+    kw_err e = wait_and_serve(bus, timeout_ms, err);
+    if (e != KW_ERR_OK)
+        return e;
     kw_consumer_msg *msgs[POLL_BATCH];
     size_t n = 0;
-    kw_err e = kw_consumer_poll(bus->cons, msgs, POLL_BATCH, timeout_ms, &n, err);
+    e = kw_consumer_poll(bus->cons, msgs, POLL_BATCH, 0, &n, err);
     for (size_t i = 0; i < n; i++) {
         /* After a stop request the rest is left unhandled: not committed, so the group
          * hands it out again later. */

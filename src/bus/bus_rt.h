@@ -2,10 +2,10 @@
  * bus_dlq.c and bus_topics.c.
  *
  * The bus is built only on the public client API: one kw_client carries a producer (events,
- * DLQ writes, republished retries), a consumer in the bus's group and an admin handle (topic
- * creation). The loop is driven by exactly one thread at a time: the caller's (kw_bus_step,
- * kw_bus_start_consuming, or any blocking call made while nothing consumes) or the one
- * background thread of kw_bus_start_consuming_in_background. Every callback of the client
+ * DLQ writes, republished retries) and an admin handle (topic creation), another the consumer
+ * in the bus's group. The loop is driven by exactly one thread at a time: the caller's
+ * (kw_bus_step, kw_bus_start_consuming, or any blocking call made while nothing consumes) or the
+ * one background thread of kw_bus_start_consuming_in_background. Every callback of the client
  * (delivery reports, rebalances, commit results) therefore runs on that thread.
  *
  * Locking: `mu` guards what other threads may read or wait on: the statistics and the
@@ -87,7 +87,12 @@ struct kw_bus {
     char topic[KWI_BUS_TOPIC_MAX];
     char dlq_topic[KWI_BUS_TOPIC_MAX];
 
-    kw_client *client;
+    /* Two clients, as the Java and Python clients use two connections: a Fetch that waits
+     * for data holds its broker connection (the broker answers one request at a time per
+     * connection), so a Produce on the same connection would wait up to fetch.max.wait.ms. */
+    kw_client *client;  /* producer and admin */
+    kw_client *cclient; /* consumer */
+    int epfd;           /* an epoll set of both clients' descriptors: kw_bus_fd */
     kw_producer *prod;
     kw_consumer *cons;
     kw_admin *admin;

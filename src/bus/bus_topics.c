@@ -21,7 +21,23 @@ typedef struct ensure {
     bool exists[2];   /* main, dlq */
     int32_t parts[2]; /* partition counts when they exist */
     bool unsupported; /* CreateTopics is not served */
+    /* A call is outstanding; when the wait gives up (deadline, failed step) the state is
+     * abandoned instead of freed, and the call's callback frees it: the callback still comes
+     * (at the latest when the bus frees its admin handle and client) and must not write into
+     * freed memory or a returned stack frame. */
+    bool pending, abandoned;
 } ensure;
+
+/* Every callback starts here; true when the state was abandoned (now freed). */
+static bool
+settle(ensure *s)
+{
+    s->pending = false;
+    if (!s->abandoned)
+        return false;
+    kwi_busr_free(s->bus, s, sizeof(*s));
+    return true;
+}
 
 static int
 which(const kw_bus *bus, const char *name)
@@ -38,6 +54,8 @@ on_describe(kw_admin *ad, kw_err e, const kw_error *detail, const kw_admin_resul
 {
     (void)ad;
     ensure *s = ud;
+    if (settle(s))
+        return;
     s->done = true;
     s->err = e;
     if (e != KW_ERR_OK) {
@@ -66,6 +84,8 @@ on_create(kw_admin *ad, kw_err e, const kw_error *detail, const kw_admin_result 
 {
     (void)ad;
     ensure *s = ud;
+    if (settle(s))
+        return;
     s->done = true;
     s->err = e;
     if (e != KW_ERR_OK) {
@@ -92,6 +112,8 @@ on_md(kw_client *c, kw_err e, const kw_error *detail, const kw_metadata *md, voi
     (void)c;
     (void)md;
     ensure *s = ud;
+    if (settle(s))
+        return;
     s->done = true;
     s->err = e;
     if (e != KW_ERR_OK)
@@ -126,6 +148,7 @@ describe(kw_bus *bus, ensure *s, int64_t deadline, kw_error *err)
     if (o.timeout_ms <= 0)
         return kw_error_set(err, KW_ERR_TIMED_OUT, "topics not ready in time");
     kw_err e = kw_admin_describe_topics(bus->admin, names, 2, &o, on_describe, s, err);
+    s->pending = e == KW_ERR_OK;
     return e == KW_ERR_OK ? wait_done(bus, s, deadline, err) : e;
 }
 
@@ -149,56 +172,76 @@ create_missing(kw_bus *bus, ensure *s, int64_t deadline, kw_error *err)
     if (o.timeout_ms <= 0)
         return kw_error_set(err, KW_ERR_TIMED_OUT, "topics not ready in time");
     kw_err e = kw_admin_create_topics(bus->admin, t, n, &o, on_create, s, err);
+    s->pending = e == KW_ERR_OK;
     if (e == KW_ERR_OK)
         e = wait_done(bus, s, deadline, err);
     if (e == KW_ERR_OK && s->unsupported) {
         /* No CreateTopics: a Metadata request that lets the broker auto-create them. */
         const char *names[] = {bus->topic, bus->dlq_topic};
         e = kw_client_metadata(bus->client, names, 2, o.timeout_ms, on_md, s, err);
+        s->pending = e == KW_ERR_OK;
         if (e == KW_ERR_OK)
             e = wait_done(bus, s, deadline, err);
     }
     return e;
 }
 
-kw_err
-kwi_busr_topics_ensure(kw_bus *bus, int64_t deadline_ms, kw_error *err)
+static kw_err
+ensure_run(kw_bus *bus, ensure *s, int64_t deadline_ms, kw_error *err)
 {
-    ensure s;
-    memset(&s, 0, sizeof(s));
-    s.bus = bus;
-    kw_err e = describe(bus, &s, deadline_ms, err);
-    if (e == KW_ERR_OK && (!s.exists[0] || !s.exists[1]) && !bus->cfg.create_topics) {
+    kw_err e = describe(bus, s, deadline_ms, err);
+    if (e == KW_ERR_OK && (!s->exists[0] || !s->exists[1]) && !bus->cfg.create_topics) {
         /* Not ours to create: a Metadata request lets a broker with auto-creation make them
          * (the describe above did not ask for that); a broker without it keeps answering
          * UNKNOWN_TOPIC_OR_PARTITION, so this waits only briefly. */
         const char *names[] = {bus->topic, bus->dlq_topic};
         int64_t left = deadline_ms - kwi_busr_mono_ms();
         int64_t until = kwi_busr_mono_ms() + (left < 2000 ? left : 2000);
-        if (kw_client_metadata(bus->client, names, 2, (int)(until - kwi_busr_mono_ms()), on_md, &s,
-                               NULL) == KW_ERR_OK)
-            wait_done(bus, &s, until + 100, NULL);
-        s.err = KW_ERR_OK;
-        e = describe(bus, &s, deadline_ms, err);
-        if (e == KW_ERR_OK && (!s.exists[0] || !s.exists[1]))
+        if (kw_client_metadata(bus->client, names, 2, (int)(until - kwi_busr_mono_ms()), on_md, s,
+                               NULL) == KW_ERR_OK) {
+            s->pending = true;
+            wait_done(bus, s, until + 100, NULL);
+            if (s->pending) /* gave up: the describe below must not share the state */
+                return kw_error_set(err, KW_ERR_TIMED_OUT, "topics %s and %s not ready in time",
+                                    bus->topic, bus->dlq_topic);
+        }
+        s->err = KW_ERR_OK;
+        e = describe(bus, s, deadline_ms, err);
+        if (e == KW_ERR_OK && (!s->exists[0] || !s->exists[1]))
             return kw_error_set(err, KW_ERR_NOT_FOUND,
                                 "topic %s does not exist and create_topics is off",
-                                s.exists[0] ? bus->dlq_topic : bus->topic);
-    } else if (e == KW_ERR_OK && (!s.exists[0] || !s.exists[1])) {
-        e = create_missing(bus, &s, deadline_ms, err);
+                                s->exists[0] ? bus->dlq_topic : bus->topic);
+    } else if (e == KW_ERR_OK && (!s->exists[0] || !s->exists[1])) {
+        e = create_missing(bus, s, deadline_ms, err);
         /* A created topic may take a moment to appear in every broker's metadata. */
-        while (e == KW_ERR_OK && (!s.exists[0] || !s.exists[1])) {
+        while (e == KW_ERR_OK && (!s->exists[0] || !s->exists[1])) {
             if (kwi_busr_mono_ms() >= deadline_ms)
                 return kw_error_set(err, KW_ERR_NOT_FOUND, "topic %s was not created in time",
-                                    s.exists[0] ? bus->dlq_topic : bus->topic);
+                                    s->exists[0] ? bus->dlq_topic : bus->topic);
             kw_client_step(bus->client, 50, NULL);
-            e = describe(bus, &s, deadline_ms, err);
+            e = describe(bus, s, deadline_ms, err);
         }
     }
     if (e != KW_ERR_OK)
         return e;
     pthread_mutex_lock(&bus->mu);
-    bus->partitions = s.parts[0];
+    bus->partitions = s->parts[0];
     pthread_mutex_unlock(&bus->mu);
     return KW_ERR_OK;
+}
+
+kw_err
+kwi_busr_topics_ensure(kw_bus *bus, int64_t deadline_ms, kw_error *err)
+{
+    ensure *s = kwi_busr_alloc(bus, sizeof(*s));
+    if (!s)
+        return kw_error_set(err, KW_ERR_NOMEM, "out of memory");
+    memset(s, 0, sizeof(*s));
+    s->bus = bus;
+    kw_err e = ensure_run(bus, s, deadline_ms, err);
+    if (s->pending)
+        s->abandoned = true; /* its callback frees it */
+    else
+        kwi_busr_free(bus, s, sizeof(*s));
+    return e;
 }

@@ -276,6 +276,10 @@ kw_client_new(kw_conf *conf, kw_client **out, kw_error *err)
 {
     if (out)
         *out = NULL;
+    /* client_init checks err->code to keep the most precise message: it must start clean,
+     * whatever the caller's (possibly uninitialised) detail held. */
+    if (err)
+        kw_error_init(err);
     if (!conf || !out) {
         kw_conf_free(conf);
         return kw_error_set(err, KW_ERR_INVALID_ARG, "conf and out are required");

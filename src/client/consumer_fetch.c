@@ -102,6 +102,9 @@ retry_later(kw_consumer *k, kwi_ctp *tp, int16_t code)
 {
     tp->failures++;
     tp->backoff_to = kwi_cons_now(k) + kwi_cons_backoff(k, tp->failures);
+    /* The pass that called this may have no other timer left (a Fetch that could not be sent
+     * is no response to wait for): without a wake-up the partition would never be fetched. */
+    kwi_cons_wake_at(k, tp->backoff_to);
     k->st.fetch_errors++;
     if (code)
         kwi_client_on_partition_error(k->c, tp->topic, tp->tlen, tp->partition, code);
@@ -380,8 +383,11 @@ send_fetch(kw_consumer *k, const cand *c, size_t n, int32_t max_bytes)
     size_t off_names = off_parts + align8(n * sizeof(kw_fetch_req_partition));
     size_t rack_len = strlen(k->rack);
     kwi_cfreq *q = kwi_req_new(k, KWI_API_FETCH, c[0].leader, off_names + names + rack_len + 1);
-    if (!q)
-        return; /* out of memory: the next pass tries again */
+    if (!q) {
+        /* Out of memory: the next pass tries again, and a timer makes sure there is one. */
+        kwi_cons_wake_at(k, kwi_cons_now(k) + k->backoff_ms);
+        return;
+    }
     bool ids = fill_fetch(k, q, c, n, n_topics, off_parts, off_names, max_bytes);
     kw_fetch_req *r = &q->req.fetch;
     q->reserved = (size_t)max_bytes;

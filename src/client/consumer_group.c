@@ -104,9 +104,22 @@ on_free(kw_consumer *k)
          * (the consumer has stopped fetching: closing is set before this hook). */
         kw_client *c = k->c;
         int64_t end = mono_ms() + 300;
-        while (!g->closed && !c->thread_on && c->in_step == 0 && mono_ms() < end &&
-               kwi_member_state_get(g->m) != KWI_MEMBER_CLOSED)
-            kw_client_step(c, 10, NULL);
+        while (!g->closed && c->in_step == 0 && mono_ms() < end &&
+               kwi_member_state_get(g->m) != KWI_MEMBER_CLOSED) {
+            if (c->thread_on) {
+                /* The kwire thread sends it; the loop lock is held once here. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 20 * 1000000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&g->cond, &c->lock, &ts);
+            } else {
+                kw_client_step(c, 10, NULL);
+            }
+        }
     }
     k->grp = NULL;
     group_free(g);

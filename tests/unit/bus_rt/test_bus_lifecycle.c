@@ -278,11 +278,21 @@ Suite *
 kw_test_suite(void)
 {
     Suite *s = suite_create("bus_lifecycle");
-    TCase *tc = tcase_create("lifecycle");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, shutdown_under_load_then_restart_resumes);
-    tcase_add_test(tc, own_epoll_loop);
-    tcase_add_test(tc, background_with_publishing_threads);
-    suite_add_tcase(s, tc);
+    /* One case per test, so CK_RUN_CASE runs one alone. */
+    TCase *tc_shutdown_under_load_then_restart_resumes =
+        tcase_create("shutdown_under_load_then_restart_resumes");
+    tcase_set_timeout(tc_shutdown_under_load_then_restart_resumes, 120);
+    tcase_add_test(tc_shutdown_under_load_then_restart_resumes,
+                   shutdown_under_load_then_restart_resumes);
+    suite_add_tcase(s, tc_shutdown_under_load_then_restart_resumes);
+    TCase *tc_own_epoll_loop = tcase_create("own_epoll_loop");
+    tcase_set_timeout(tc_own_epoll_loop, 120);
+    tcase_add_test(tc_own_epoll_loop, own_epoll_loop);
+    suite_add_tcase(s, tc_own_epoll_loop);
+    TCase *tc_background_with_publishing_threads =
+        tcase_create("background_with_publishing_threads");
+    tcase_set_timeout(tc_background_with_publishing_threads, 120);
+    tcase_add_test(tc_background_with_publishing_threads, background_with_publishing_threads);
+    suite_add_tcase(s, tc_background_with_publishing_threads);
     return s;
 }

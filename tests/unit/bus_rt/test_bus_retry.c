@@ -355,13 +355,31 @@ Suite *
 kw_test_suite(void)
 {
     Suite *s = suite_create("bus_retry");
-    TCase *tc = tcase_create("retry");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, always_failing_goes_to_dlq_then_replay);
-    tcase_add_test(tc, undecodable_and_unregistered_go_to_dlq);
-    tcase_add_test(tc, dlq_disabled_drops_and_counts);
-    tcase_add_test(tc, random_failures_in_place_keep_order);
-    tcase_add_test(tc, random_failures_republish);
-    suite_add_tcase(s, tc);
+    /* One case per test, so CK_RUN_CASE runs one alone. */
+    TCase *tc_always_failing_goes_to_dlq_then_replay =
+        tcase_create("always_failing_goes_to_dlq_then_replay");
+    tcase_set_timeout(tc_always_failing_goes_to_dlq_then_replay, 120);
+    tcase_add_test(tc_always_failing_goes_to_dlq_then_replay,
+                   always_failing_goes_to_dlq_then_replay);
+    suite_add_tcase(s, tc_always_failing_goes_to_dlq_then_replay);
+    TCase *tc_undecodable_and_unregistered_go_to_dlq =
+        tcase_create("undecodable_and_unregistered_go_to_dlq");
+    tcase_set_timeout(tc_undecodable_and_unregistered_go_to_dlq, 120);
+    tcase_add_test(tc_undecodable_and_unregistered_go_to_dlq,
+                   undecodable_and_unregistered_go_to_dlq);
+    suite_add_tcase(s, tc_undecodable_and_unregistered_go_to_dlq);
+    TCase *tc_dlq_disabled_drops_and_counts = tcase_create("dlq_disabled_drops_and_counts");
+    tcase_set_timeout(tc_dlq_disabled_drops_and_counts, 120);
+    tcase_add_test(tc_dlq_disabled_drops_and_counts, dlq_disabled_drops_and_counts);
+    suite_add_tcase(s, tc_dlq_disabled_drops_and_counts);
+    TCase *tc_random_failures_in_place_keep_order =
+        tcase_create("random_failures_in_place_keep_order");
+    tcase_set_timeout(tc_random_failures_in_place_keep_order, 120);
+    tcase_add_test(tc_random_failures_in_place_keep_order, random_failures_in_place_keep_order);
+    suite_add_tcase(s, tc_random_failures_in_place_keep_order);
+    TCase *tc_random_failures_republish = tcase_create("random_failures_republish");
+    tcase_set_timeout(tc_random_failures_republish, 120);
+    tcase_add_test(tc_random_failures_republish, random_failures_republish);
+    suite_add_tcase(s, tc_random_failures_republish);
     return s;
 }

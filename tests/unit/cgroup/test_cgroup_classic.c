@@ -43,6 +43,32 @@ committed(kw_mock *mk, const char *group, int32_t p)
     return off;
 }
 
+typedef struct async_result {
+    int calls;
+    kw_err err;
+    size_t n;
+} async_result;
+
+static void
+on_async(kw_consumer *k, kw_err err, const kw_error *detail, const kw_topic_partition *offsets,
+         size_t n, void *ud)
+{
+    (void)k;
+    (void)detail;
+    async_result *r = ud;
+    r->calls++;
+    r->err = err;
+    r->n = n;
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(offsets[i].err, KW_ERR_OK);
+}
+
+static bool
+async_done(void *ud)
+{
+    return ((async_result *)ud)->calls > 0;
+}
+
 /* Subscribe, consume everything, commit synchronously (what was handed out), close; a new
  * member of the group resumes at the committed offsets: it gets exactly the new messages. */
 START_TEST(test_consume_commit_restart)
@@ -59,6 +85,22 @@ START_TEST(test_consume_commit_restart)
     ck_assert_uint_eq(l.dups, 0);
     kw_error err;
     kw_error_init(&err);
+    /* An asynchronous commit of explicit offsets with metadata: the callback reports it once,
+     * inside a later step, with per-partition results. */
+    kw_topic_partition mine[2] = {
+        {.topic = TOPIC, .partition = 0, .offset = 10, .leader_epoch = -1, .metadata = "m0"},
+        {.topic = TOPIC, .partition = 1, .offset = 20, .leader_epoch = -1, .metadata = "m1"}};
+    async_result ar = {0};
+    ck_assert_msg(kw_consumer_commit_async(a->k, mine, 2, on_async, &ar, &err) == KW_ERR_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(ar.calls, 0);
+    cgt_until(v, 1, async_done, &ar, "the asynchronous commit's callback");
+    ck_assert_int_eq(ar.calls, 1);
+    ck_assert_int_eq(ar.err, KW_ERR_OK);
+    ck_assert_uint_eq(ar.n, 2);
+    ck_assert_int_eq(committed(mk, "g1", 0), 10);
+    ck_assert_int_eq(committed(mk, "g1", 1), 20);
+    /* A synchronous commit of everything consumed (what was handed out). */
     ck_assert_msg(kw_consumer_commit(a->k, NULL, 0, 20000, &err) == KW_ERR_OK, "%s", err.msg);
     for (int32_t p = 0; p < 4; p++)
         ck_assert_int_eq(committed(mk, "g1", p), 50);

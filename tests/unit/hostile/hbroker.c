@@ -16,9 +16,9 @@
 #include "kwire/conf.h"
 #include "kwire/msg_meta.h"
 
-const kw_api_version hb_versions[] = {
-    {0, 3, 7, {0}}, {3, 0, 4, {0}}, {18, 0, 3, {0}}, {22, 0, 1, {0}}};
-const int32_t hb_n_versions = 4;
+const kw_api_version hb_versions[] = {{0, 3, 7, {0}}, {1, 4, 11, {0}}, {2, 1, 5, {0}},
+                                      {3, 0, 4, {0}}, {18, 0, 3, {0}}, {22, 0, 1, {0}}};
+const int32_t hb_n_versions = 6;
 
 static void *
 c_alloc(void *ud, size_t n)

@@ -40,8 +40,8 @@ typedef struct hb {
     size_t log_len;
 } hb;
 
-/* The version ranges the scripted broker offers: non-flexible Metadata (v4) and Produce (v7),
- * so that the cases can patch fields at known offsets; flexible ApiVersions (v3). */
+/* The version ranges the scripted broker offers: non-flexible Metadata (v4), Produce (v7) and
+ * Fetch (v11), so that the cases can patch fields at known offsets; flexible ApiVersions (v3). */
 extern const kw_api_version hb_versions[];
 extern const int32_t hb_n_versions;
 

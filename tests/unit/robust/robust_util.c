@@ -1,6 +1,7 @@
 #include "robust_util.h"
 
 #include <arpa/inet.h>
+#include <execinfo.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,14 +12,17 @@
 #include <unistd.h>
 
 /* failalloc counts and fails one allocation; "from i on" is one more check in front of it. */
-/* Debugging aid: $KWT_TRAP_ALLOC=i raises SIGTRAP at allocation i of an armed run, for a
- * debugger's backtrace of the allocation a sweep found a bug behind. */
+/* Debugging aid: $KWT_TRAP_ALLOC=i prints a backtrace (resolve it with addr2line) and raises
+ * SIGTRAP at allocation i of an armed run: where the allocation a sweep found a bug behind is. */
 static void
 trap(const kwt_fa *fa)
 {
     const char *t = getenv("KWT_TRAP_ALLOC");
-    if (t && fa->armed && fa->f.calls == atol(t))
+    if (t && fa->armed && fa->f.calls == atol(t)) {
+        void *pcs[32];
+        backtrace_symbols_fd(pcs, backtrace(pcs, 32), 2);
         raise(SIGTRAP);
+    }
 }
 
 static void *
@@ -101,10 +105,15 @@ kwt_fa_conf(kwt_fa *fa, const char *bootstrap, const char *const *extra)
     kw_error err;
     ck_assert_int_eq(kw_conf_new(&fa->a, &conf), KW_ERR_OK);
     /* Fast retries and reconnects: a sweep makes hundreds of clients. */
-    static const char *const base[] = {"retry.backoff.ms",        "5",  "retry.backoff.max.ms",
-                                       "50",                      "reconnect.backoff.ms",
-                                       "5",                       "reconnect.backoff.max.ms",
-                                       "50",                      NULL};
+    static const char *const base[] = {"retry.backoff.ms",
+                                       "5",
+                                       "retry.backoff.max.ms",
+                                       "50",
+                                       "reconnect.backoff.ms",
+                                       "5",
+                                       "reconnect.backoff.max.ms",
+                                       "50",
+                                       NULL};
     ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", bootstrap, &err), KW_ERR_OK);
     for (size_t i = 0; base[i]; i += 2)
         ck_assert_int_eq(kw_conf_set(conf, base[i], base[i + 1], &err), KW_ERR_OK);

@@ -2,15 +2,20 @@
  * (a listener whose accept queue is full, so the SYN goes unanswered), in the TLS handshake (a
  * listener that accepts and never answers the ClientHello), in SASL (kwire-mock with SASL whose
  * SaslHandshake is never answered), and a producer freed with a full produce queue (a small
- * buffer.memory and a broker that reads requests and never answers). Each state is checked
+ * buffer.memory and a broker that reads requests and never answers); a group member closed
+ * mid-rebalance (every SyncGroup answered REBALANCE_IN_PROGRESS, so it rejoins forever); and an
+ * event bus shut down while a handler runs on its background thread. Each state is checked
  * through the client's statistics (or the bytes the client sent) before the free. Every free
  * must return promptly (measured with CLOCK_MONOTONIC against a generous bound), fire every
  * outstanding callback exactly once with KW_ERR_CANCELED, and leave no byte allocated. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kwire/bus.h"
+#include "kwire/consumer.h"
 #include "kwire/mock.h"
 #include "kwire/producer.h"
 #include "robust_util.h"
@@ -19,11 +24,8 @@
  * and far below any request or connection timeout configured here (60 s). */
 #define FREE_BOUND_MS 5000
 
-static const char *const slow_timeouts[] = {"socket.connection.setup.timeout.ms",
-                                            "60000",
-                                            "request.timeout.ms",
-                                            "60000",
-                                            NULL};
+static const char *const slow_timeouts[] = {"socket.connection.setup.timeout.ms", "60000",
+                                            "request.timeout.ms", "60000", NULL};
 
 /* Asks for metadata (60 s timeout), steps until the bootstrap connection reaches `state` (or
  * fails the test), then frees the client and checks the promises of kw_client_free. */
@@ -214,9 +216,9 @@ START_TEST(test_free_with_full_produce_queue)
     ck_assert_int_eq(kw_mock_new(&mc, &m, &err), KW_ERR_OK);
     ck_assert_int_eq(kw_mock_topic_create(m, "t", 2, 1, &err), KW_ERR_OK);
     ck_assert_int_eq(kw_mock_thread_start(m, &err), KW_ERR_OK);
-    const char *const extra[] = {"buffer.memory",      "4096", "linger.ms", "0",
-                                 "request.timeout.ms", "60000", "delivery.timeout.ms", "120000",
-                                 NULL};
+    const char *const extra[] = {
+        "buffer.memory",       "4096",   "linger.ms", "0", "request.timeout.ms", "60000",
+        "delivery.timeout.ms", "120000", NULL};
     kwt_fa fa;
     kwt_fa_init(&fa);
     kw_client *c = kwt_fa_client(&fa, kw_mock_bootstrap(m), extra);
@@ -273,6 +275,173 @@ START_TEST(test_free_with_full_produce_queue)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- mid-rebalance */
+
+static void
+count_rebalance(kw_consumer *k, kw_rebalance_kind kind, const kw_topic_partition *parts, size_t n,
+                void *ud)
+{
+    (void)k;
+    (void)parts;
+    (void)n;
+    int *assigned = ud;
+    if (kind == KW_REBALANCE_ASSIGNED)
+        (*assigned)++;
+}
+
+/* Every SyncGroup is answered REBALANCE_IN_PROGRESS (27), so the member rejoins again and
+ * again: it is always mid-rebalance. kw_consumer_close with a timeout must return by then. */
+START_TEST(test_close_mid_rebalance)
+{
+    kw_mock_conf mc;
+    kw_mock_conf_init(&mc);
+    kw_error err;
+    kw_mock *m;
+    ck_assert_int_eq(kw_mock_new(&mc, &m, &err), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_topic_create(m, "t", 2, 1, &err), KW_ERR_OK);
+    kw_mock_group_conf gc;
+    kw_mock_group_conf_init(&gc);
+    gc.initial_rebalance_delay_ms = 0;
+    ck_assert_int_eq(kw_mock_group_conf_set(m, &gc), KW_ERR_OK);
+    static int16_t codes[1000];
+    for (int i = 0; i < 1000; i++)
+        codes[i] = 27;
+    ck_assert_int_eq(kw_mock_fault_errors(m, 0, 14, codes, 1000), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_thread_start(m, &err), KW_ERR_OK);
+    const char *const extra[] = {
+        "group.id", "g", "session.timeout.ms", "6000", "heartbeat.interval.ms", "500", NULL};
+    kwt_fa fa;
+    kwt_fa_init(&fa);
+    kw_client *c = kwt_fa_client(&fa, kw_mock_bootstrap(m), extra);
+    int assigned = 0;
+    kw_consumer_opts o;
+    kw_consumer_opts_init(&o);
+    o.on_rebalance = count_rebalance;
+    o.rebalance_ud = &assigned;
+    kw_consumer *k = NULL;
+    ck_assert_int_eq(kw_consumer_new(c, &o, &k, &err), KW_ERR_OK);
+    const char *topics[] = {"t"};
+    ck_assert_int_eq(kw_consumer_subscribe(k, topics, 1, &err), KW_ERR_OK);
+    /* Poll until the member has joined at least once (it has a generation from JoinGroup) */
+    int64_t end = kwt_now_ms() + 30000;
+    while (kw_consumer_generation(k) <= 0) {
+        ck_assert_msg(kwt_now_ms() < end, "the member never joined");
+        kw_consumer_msg *msgs[4];
+        size_t got = 0;
+        ck_assert_int_eq(kw_consumer_poll(k, msgs, 4, 10, &got, &err), KW_ERR_OK);
+        kw_consumer_msgs_release(msgs, got);
+    }
+    for (int i = 0; i < 10; i++) {
+        kw_consumer_msg *msgs[4];
+        size_t got = 0;
+        kw_consumer_poll(k, msgs, 4, 10, &got, &err);
+        kw_consumer_msgs_release(msgs, got);
+    }
+    ck_assert_int_eq(assigned, 0); /* SyncGroup never succeeded */
+    int64_t t0 = kwt_now_ms();
+    kw_err e = kw_consumer_close(k, 1000, &err);
+    int64_t took = kwt_now_ms() - t0;
+    ck_assert_msg(e == KW_ERR_OK || e == KW_ERR_TIMED_OUT, "close: %s", kw_err_name(e));
+    ck_assert_msg(took < 1000 + FREE_BOUND_MS, "kw_consumer_close(1000) took %lld ms",
+                  (long long)took);
+    kw_consumer_free(k);
+    kw_client_free(c);
+    ck_assert_int_eq(assigned, 0);
+    ck_assert(!fa.f.size_mismatch);
+    ck_assert_msg(fa.f.live == 0, "%lld bytes leaked", fa.f.live);
+    kw_mock_free(m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- bus handlers running */
+
+typedef struct slow_handler {
+    atomic_int entered, left;
+} slow_handler;
+
+/* Runs on the bus's background thread and takes 300 ms, so the shutdown below meets it. */
+static int
+slow(kw_bus *bus, const kw_bus_event *ev, const kw_bus_msg_info *msg, kw_bus_failure *fail,
+     void *ud)
+{
+    (void)bus;
+    (void)ev;
+    (void)msg;
+    (void)fail;
+    slow_handler *h = ud;
+    atomic_fetch_add(&h->entered, 1);
+    usleep(300000);
+    atomic_fetch_add(&h->left, 1);
+    return 0;
+}
+
+START_TEST(test_bus_shutdown_with_handler_running)
+{
+    kw_mock_conf mc;
+    kw_mock_conf_init(&mc);
+    kw_error err;
+    kw_mock *m;
+    ck_assert_int_eq(kw_mock_new(&mc, &m, &err), KW_ERR_OK);
+    kw_mock_group_conf gc;
+    kw_mock_group_conf_init(&gc);
+    gc.initial_rebalance_delay_ms = 0;
+    ck_assert_int_eq(kw_mock_group_conf_set(m, &gc), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_thread_start(m, &err), KW_ERR_OK);
+    kwt_fa fa;
+    kwt_fa_init(&fa);
+    kw_bus_config bc;
+    kw_bus_config_init(&bc);
+    snprintf(bc.bootstrap_servers, sizeof(bc.bootstrap_servers), "%s", kw_mock_bootstrap(m));
+    snprintf(bc.topic_prefix, sizeof(bc.topic_prefix), "sd");
+    snprintf(bc.consumer_group, sizeof(bc.consumer_group), "sdg");
+    bc.session_timeout_ms = 6000;
+    bc.heartbeat_interval_ms = 500;
+    bc.linger_ms = 1;
+    kw_bus_opts o;
+    kw_bus_opts_init(&o);
+    o.allocator = &fa.a;
+    kw_bus *bus = NULL;
+    ck_assert_int_eq(kw_bus_new(&bc, &o, &bus, &err), KW_ERR_OK);
+    ck_assert_msg(kw_bus_connect(bus, 30000, &err) == KW_ERR_OK, "%s", err.msg);
+    slow_handler h;
+    atomic_init(&h.entered, 0);
+    atomic_init(&h.left, 0);
+    ck_assert_int_eq(kw_bus_subscribe(bus, "Slow", slow, &h, &err), KW_ERR_OK);
+    kw_bus_event ev[5];
+    for (int i = 0; i < 5; i++) {
+        kw_bus_event_init(&ev[i]);
+        ev[i].event_type = "Slow";
+        ev[i].aggregate_type = "Robust";
+        ev[i].aggregate_id = ev[0].correlation_id; /* one partition, in order */
+        ev[i].aggregate_version = i + 1;
+        ev[i].payload = kw_slice_str("{}");
+    }
+    ck_assert_msg(kw_bus_publish(bus, ev, 5, NULL, 30000, &err) == KW_ERR_OK, "%s", err.msg);
+    ck_assert_int_eq(kw_bus_start_consuming_in_background(bus, &err), KW_ERR_OK);
+    int64_t end = kwt_now_ms() + 30000;
+    while (atomic_load(&h.entered) == 0) {
+        ck_assert_msg(kwt_now_ms() < end, "no handler ran");
+        usleep(1000); /* waiting for another thread's progress, with a deadline */
+    }
+    int64_t t0 = kwt_now_ms();
+    kw_err e = kw_bus_shutdown(bus, 3000, &err);
+    int64_t took = kwt_now_ms() - t0;
+    ck_assert_msg(e == KW_ERR_OK || e == KW_ERR_TIMED_OUT, "shutdown: %s (%s)", kw_err_name(e),
+                  err.msg);
+    ck_assert_msg(took < 3000 + FREE_BOUND_MS, "kw_bus_shutdown(3000) took %lld ms",
+                  (long long)took);
+    /* The event in hand finished; no handler runs after the shutdown returned. */
+    int entered = atomic_load(&h.entered);
+    ck_assert_int_eq(atomic_load(&h.left), entered);
+    ck_assert_int_lt(entered, 5);
+    kw_bus_free(bus);
+    ck_assert_int_eq(atomic_load(&h.entered), entered);
+    ck_assert(!fa.f.size_mismatch);
+    ck_assert_msg(fa.f.live == 0, "%lld bytes leaked", fa.f.live);
+    kw_mock_free(m);
+}
+END_TEST
+
 Suite *
 kw_test_suite(void)
 {
@@ -283,6 +452,8 @@ kw_test_suite(void)
     tcase_add_test(tc, test_free_in_tls_handshake);
     tcase_add_test(tc, test_free_in_sasl);
     tcase_add_test(tc, test_free_with_full_produce_queue);
+    tcase_add_test(tc, test_close_mid_rebalance);
+    tcase_add_test(tc, test_bus_shutdown_with_handler_running);
     suite_add_tcase(s, tc);
     return s;
 }
