@@ -327,11 +327,14 @@ kwi_bus_metrics_dropped(kw_bus_metrics *m)
 static void
 labels_of(kwi_bus_metric_id id, const series *s, kw_bus_label *out)
 {
-    const char *p = s ? s->lv : "";
+    /* Without a series every value is empty; only a series' packed values are walked (past
+     * the end of "" there is nothing to read). */
+    const char *p = s ? s->lv : NULL;
     for (size_t i = 0; i < defs[id].n_labels; i++) {
         out[i].name = defs[id].labels[i];
-        out[i].value = p;
-        p += strlen(p) + 1;
+        out[i].value = p ? p : "";
+        if (p)
+            p += strlen(p) + 1;
     }
 }
 
@@ -365,7 +368,7 @@ kw_bus_metrics_read(kw_bus_metrics *m, kw_bus_metric_fn fn, void *ud)
     pthread_mutex_lock(&m->mu);
     for (int id = 0; id < KWI_BUS_M__COUNT; id++) {
         const instrument *in = &m->inst[id];
-        kw_bus_label labels[MAX_LABELS];
+        kw_bus_label labels[MAX_LABELS] = {{NULL, NULL}};
         kw_bus_metric out;
         if (in->n == 0 && defs[id].n_labels == 0) {
             fill((kwi_bus_metric_id)id, NULL, labels, &out);
@@ -454,7 +457,7 @@ static void
 prom_series(kwi_bus_out *o, kwi_bus_metric_id id, const series *s)
 {
     const def *d = &defs[id];
-    kw_bus_label labels[MAX_LABELS];
+    kw_bus_label labels[MAX_LABELS] = {{NULL, NULL}};
     labels_of(id, s, labels);
     if (d->kind != KW_BUS_METRIC_HISTOGRAM) {
         prom_sample(o, d, "", labels, NULL, s ? s->value : 0);

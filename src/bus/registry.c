@@ -122,7 +122,7 @@ kw_err
 kwi_bus_registry_add(kwi_bus_registry *r, const char *name, kw_bus_validate_fn validate, void *ud,
                      kw_error *err)
 {
-    kwi_bus_type *t;
+    kwi_bus_type *t = NULL;
     kw_err e = kwi_bus_registry_ensure(r, name, &t, err);
     if (e != KW_ERR_OK)
         return e;
