@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kwire/codec.h"
 #include "kwire/bus.h"
 
 typedef struct app {
@@ -51,6 +52,9 @@ main(int argc, char **argv)
         snprintf(cfg.bootstrap_servers, sizeof(cfg.bootstrap_servers), "%s", argv[1]);
     snprintf(cfg.topic_prefix, sizeof(cfg.topic_prefix), "example");
     snprintf(cfg.consumer_group, sizeof(cfg.consumer_group), "example-billing");
+    /* The bus compresses with gzip by default; a kwire built without zlib cannot. */
+    if (!kw_codec_available(KW_CODEC_GZIP))
+        snprintf(cfg.compression_type, sizeof(cfg.compression_type), "none");
 
     app a = {0, 0, true};
     kw_bus *bus = NULL;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bus/bus_int.h"
+#include "kwire/codec.h"
 
 typedef enum ftype { F_STR, F_SECRET, F_ENUM, F_I32, F_I16, F_DBL, F_BOOL, F_MODE } ftype;
 
@@ -145,7 +146,10 @@ kw_bus_config_init(kw_bus_config *c)
     copy_str(c->consumer_group, sizeof(c->consumer_group), "default");
     default_consumer_name(c->consumer_name, sizeof(c->consumer_name));
     copy_str(c->acks, sizeof(c->acks), "all");
-    copy_str(c->compression_type, sizeof(c->compression_type), "gzip");
+    /* eventsource-py's default, when this build has it (a build without zlib cannot send
+     * gzip; "none" then, instead of a configuration every default bus would fail on). */
+    copy_str(c->compression_type, sizeof(c->compression_type),
+             kw_codec_available(KW_CODEC_GZIP) ? "gzip" : "none");
     c->batch_size = 16384;
     c->linger_ms = 5;
     copy_str(c->auto_offset_reset, sizeof(c->auto_offset_reset), "earliest");

@@ -56,7 +56,7 @@ def check_producer(prog):
     try:
         m.cmd("create orders 6 3")
         n = 5000
-        r = run([prog, m.bootstrap, "orders", str(n), "linger.ms=2", "compression.type=lz4"])
+        r = run([prog, m.bootstrap, "orders", str(n), "linger.ms=2"])
         assert "delivered %d, failed 0, not sent 0" % n in r.stdout, r.stdout
         per_part = [l for l in r.stdout.splitlines() if l.startswith("partition ")]
         assert sum(int(l.split(": ")[1].split()[0]) for l in per_part) == n, r.stdout

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "busrt_util.h"
+#include "kwire/codec.h"
 #include "kwire/records.h"
 
 int64_t
@@ -42,6 +43,9 @@ brt_config(kw_bus_config *c, const char *bootstrap, const char *prefix, const ch
     snprintf(c->bootstrap_servers, sizeof(c->bootstrap_servers), "%s", bootstrap);
     snprintf(c->topic_prefix, sizeof(c->topic_prefix), "%s", prefix);
     snprintf(c->consumer_group, sizeof(c->consumer_group), "%s", group);
+    /* The default codec (gzip) is missing from a build without zlib. */
+    if (!kw_codec_available(KW_CODEC_GZIP))
+        snprintf(c->compression_type, sizeof(c->compression_type), "none");
     c->retry_base_delay = 0.02;
     c->retry_max_delay = 0.2;
     c->retry_jitter = 0;

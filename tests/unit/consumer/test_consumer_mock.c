@@ -156,10 +156,15 @@ END_TEST
 START_TEST(test_every_codec)
 {
     const char *codecs[] = {"gzip", "snappy", "lz4", "zstd"};
+    const int ids[] = {KW_CODEC_GZIP, KW_CODEC_SNAPPY, KW_CODEC_LZ4, KW_CODEC_ZSTD};
     ck_assert_int_eq(kw_mock_topic_create(mock, "tz", 4, 1, NULL), KW_ERR_OK);
     for (int z = 0; z < 4; z++) {
         char ct[64];
-        snprintf(ct, sizeof(ct), "compression.type=%s", codecs[z]);
+        /* A codec not built in (-Dauto_features=disabled): that partition gets plain batches. */
+        if (!kw_codec_available(ids[z]))
+            fprintf(stderr, "SKIP part: %s is not built in\n", codecs[z]);
+        snprintf(ct, sizeof(ct), "compression.type=%s",
+                 kw_codec_available(ids[z]) ? codecs[z] : "none");
         const char *extra[] = {ct, NULL};
         produce_with(extra, "tz", z, z * 1000, 800, 200);
     }

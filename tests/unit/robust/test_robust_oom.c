@@ -16,6 +16,7 @@
 
 #include "../producer/prod_util.h"
 #include "kwire/bus.h"
+#include "kwire/codec.h"
 #include "kwire/consumer.h"
 #include "kwire/mock.h"
 #include "robust_util.h"
@@ -542,6 +543,8 @@ op_bus(long i, bool from_on, long run)
     snprintf(bc.bootstrap_servers, sizeof(bc.bootstrap_servers), "%s", kw_mock_bootstrap(mock));
     snprintf(bc.topic_prefix, sizeof(bc.topic_prefix), "b%ld", run);
     snprintf(bc.consumer_group, sizeof(bc.consumer_group), "bg%ld", run);
+    if (!kw_codec_available(KW_CODEC_GZIP)) /* the default codec, missing without zlib */
+        snprintf(bc.compression_type, sizeof(bc.compression_type), "none");
     bc.retry_base_delay = 0.02;
     bc.retry_max_delay = 0.2;
     bc.retry_jitter = 0;
