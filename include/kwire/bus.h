@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include "client.h"
 #include "conf.h"
 #include "error.h"
 #include "export.h"
@@ -77,7 +78,7 @@ typedef struct kw_bus_config {
     int32_t batch_size;                     /**< 16384 bytes, > 0 */
     int32_t linger_ms;                      /**< 5 */
     /* consumer */
-    char auto_offset_reset[KW_BUS_ENUM_MAX]; /**< "earliest" | "latest" */
+    char auto_offset_reset[KW_BUS_ENUM_MAX]; /**< "earliest" | "latest" | "none" */
     int32_t session_timeout_ms;              /**< 30000 */
     int32_t heartbeat_interval_ms;           /**< 10000, below session_timeout_ms */
     int32_t max_poll_interval_ms;            /**< 300000, at least session_timeout_ms */
@@ -372,6 +373,9 @@ typedef struct kw_bus_stats {
     uint64_t events_retried;  /**< retries scheduled */
     uint64_t events_dropped;  /**< given up with enable_dlq false */
     uint64_t publish_errors;  /**< events whose publish failed */
+    /** DLQ writes that failed (each failed attempt; the write is sent again, see
+     *  messages_sent_to_dlq for the ones that arrived) */
+    uint64_t dlq_write_errors;
     int64_t connected_at_us;
     int64_t last_publish_at_us;
     int64_t last_consume_at_us;
@@ -542,6 +546,10 @@ typedef struct kw_bus_tracer {
  * acknowledged, or it was dropped with enable_dlq false). A failing event is retried after
  * min(base * 2^n, max) +/- jitter; with KW_BUS_RETRY_IN_PLACE its partition pauses meanwhile
  * (others go on) and resumes at the same event, so an aggregate's events keep their order.
+ * While a DLQ write is unacknowledged its partition is paused at the next event; a DLQ write
+ * that fails is sent again after the same backoff for as long as the bus runs and owns the
+ * partition (counted in dlq_write_errors, logged), and a shutdown leaves the event uncommitted,
+ * so it is handled again after a restart.
  *
  * Threads: one thread drives the bus at a time: the caller of kw_bus_step /
  * kw_bus_start_consuming, or the background thread. Handlers, validators and tracing hooks run
@@ -580,9 +588,16 @@ typedef int (*kw_bus_handler_fn)(kw_bus *bus, const kw_bus_event *ev, const kw_b
 typedef struct kw_bus_opts {
     const kw_allocator *allocator; /**< NULL = kw_allocator_default() */
     kw_bus_tracer tracer;          /**< hooks; all NULL = spans only propagate context */
+    /** Logging hook (NULL = silent, the default), also installed on the bus's clients: lines
+     *  at log_level or more severe. The bus's own lines have subsystem "bus" (a failed DLQ
+     *  write and its next attempt, a DLQ write that succeeded after failures). Called on the
+     *  thread that drives the bus. */
+    kw_log_fn log;
+    kw_log_level log_level; /**< KW_LOG_WARN after kw_bus_opts_init */
+    void *log_ud;
 } kw_bus_opts;
 
-/** @brief No allocator override, no tracing hooks. */
+/** @brief No allocator override, no tracing hooks, no logging. */
 KW_API void kw_bus_opts_init(kw_bus_opts *o);
 
 /**
@@ -664,11 +679,12 @@ KW_API kw_err kw_bus_start_consuming(kw_bus *bus, kw_error *err);
 /** @brief The descriptor to watch for reading: an epoll set holding the descriptors of the
  *  bus's two clients (producer and admin; consumer). -1 before kw_bus_connect. */
 KW_API int kw_bus_fd(const kw_bus *bus);
-/** @brief Milliseconds until kw_bus_step has work even if the fd stays quiet (a due retry, a
- *  timer, buffered records: 0); -1 = only the fd. */
+/** @brief Milliseconds until kw_bus_step has work even if the fd stays quiet (a due retry, the
+ *  next attempt of a failed DLQ write, a timer, buffered records: 0); -1 = only the fd. */
 KW_API int kw_bus_timeout_ms(const kw_bus *bus);
 /** @brief Run the loop once: wait up to timeout_ms for records or timers, hand records to the
- *  handlers, resume partitions whose retry is due, commit what finished.
+ *  handlers, resume partitions whose retry is due, send again failed DLQ writes whose backoff
+ *  passed, commit what finished.
  *  @return KW_ERR_OK; KW_ERR_STATE (not connected, or another thread drives the bus). */
 KW_API kw_err kw_bus_step(kw_bus *bus, int timeout_ms, kw_error *err);
 /** @brief Consume on one thread the bus starts (and joins in kw_bus_shutdown). Handlers run

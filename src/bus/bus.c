@@ -1,6 +1,8 @@
 /* The event bus runtime: creation, connection, subscriptions, the ways of driving the loop,
  * shutdown, statistics. See kwire/bus.h for the contract and bus_rt.h for the layout. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -52,6 +54,20 @@ void
 kw_bus_opts_init(kw_bus_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->log_level = KW_LOG_WARN;
+}
+
+void
+kwi_busr_log(kw_bus *bus, kw_log_level level, const char *fmt, ...)
+{
+    if (!bus->opts.log || level > bus->opts.log_level)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    bus->opts.log(bus->opts.log_ud, level, "bus", line);
 }
 
 kw_err
@@ -134,6 +150,10 @@ connect_roles(kw_bus *bus, kw_error *err)
     kw_err e = kwi_busr_client_new(bus, KW_BUS_CONF_PRODUCER, false, &bus->client, err);
     if (e == KW_ERR_OK)
         e = kwi_busr_client_new(bus, KW_BUS_CONF_CONSUMER, true, &bus->cclient, err);
+    if (e == KW_ERR_OK && bus->opts.log) {
+        kw_client_set_log(bus->client, bus->opts.log_level, bus->opts.log, bus->opts.log_ud);
+        kw_client_set_log(bus->cclient, bus->opts.log_level, bus->opts.log, bus->opts.log_ud);
+    }
     if (e == KW_ERR_OK)
         e = watch(bus, bus->client, err);
     if (e == KW_ERR_OK)
@@ -493,6 +513,7 @@ kw_bus_free(kw_bus *bus)
         pthread_join(bus->thread, NULL);
     }
     drop_roles(bus);
+    kwi_busr_writes_free(bus);
     for (size_t i = 0; i < bus->reg.n; i++) {
         kwi_bus_subs *s = bus->reg.types[i].slot;
         subs_free(bus, s);

@@ -54,6 +54,9 @@ kwi_busr_timeout(const kw_bus *bus)
     if (cs.buffered_msgs > 0)
         return 0;
     int64_t due = kwi_track_next_due(&bus->track);
+    int64_t wdue = kwi_busr_writes_next_due(bus);
+    if (wdue >= 0 && (due < 0 || wdue < due))
+        due = wdue;
     if (due >= 0) {
         int64_t d = due - kwi_busr_mono_ms();
         int di = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
@@ -66,8 +69,8 @@ kwi_busr_timeout(const kw_bus *bus)
 
 /* Hold the partition at `offset` until `due`: pause it (dropping what is buffered after the
  * event) and move its position back to the event, so resuming hands it out again first. */
-static void
-hold_partition(kw_bus *bus, kwi_ptrack *p, int64_t offset, int32_t count, int64_t due)
+void
+kwi_busr_hold_at(kw_bus *bus, kwi_ptrack *p, int64_t offset, int32_t count, int64_t due)
 {
     kw_topic_partition tp = tp_of(bus, p->partition, offset);
     kw_consumer_pause(bus->cons, &tp, 1, NULL);
@@ -76,18 +79,36 @@ hold_partition(kw_bus *bus, kwi_ptrack *p, int64_t offset, int32_t count, int64_
     p->paused = true;
 }
 
+void
+kwi_busr_resume_if_ready(kw_bus *bus, kwi_ptrack *p, int64_t now_ms)
+{
+    if (!kwi_ptrack_may_resume(p, now_ms))
+        return;
+    kw_topic_partition tp = tp_of(bus, p->partition, -1);
+    kw_consumer_resume(bus->cons, &tp, 1, NULL);
+    p->paused = false; /* retry_offset and retry_count stay until the event finishes */
+}
+
+void
+kwi_busr_hold_for_write(kw_bus *bus, kwi_ptrack *p)
+{
+    p->writes++;
+    if (p->paused)
+        return; /* already held where it must resume */
+    /* Hold at the next event: what is buffered after the written one is dropped and fetched
+     * again once the DLQ has acknowledged the write. */
+    kw_topic_partition tp = tp_of(bus, p->partition, p->next);
+    kw_consumer_pause(bus->cons, &tp, 1, NULL);
+    kw_consumer_seek(bus->cons, bus->topic, p->partition, p->next, NULL);
+    p->paused = true;
+}
+
 static void
 resume_due(kw_bus *bus)
 {
     int64_t now = kwi_busr_mono_ms();
-    for (size_t i = 0; i < bus->track.n; i++) {
-        kwi_ptrack *p = &bus->track.p[i];
-        if (!p->paused || p->retry_due > now)
-            continue;
-        kw_topic_partition tp = tp_of(bus, p->partition, p->retry_offset);
-        kw_consumer_resume(bus->cons, &tp, 1, NULL);
-        p->paused = false; /* retry_offset and retry_count stay until the event finishes */
-    }
+    for (size_t i = 0; i < bus->track.n; i++)
+        kwi_busr_resume_if_ready(bus, &bus->track.p[i], now);
 }
 
 static void
@@ -109,30 +130,12 @@ republish(kw_bus *bus, kwi_ptrack *p, const kw_consumer_msg *m, int32_t count, i
     int64_t after_us = kw_bus_time_now_us() + delay_ms * 1000;
     kw_err e =
         kwi_bus_retry_headers(m->headers, m->n_headers, count, after_us, &bus->scratch, &h, &nh);
-    kwi_bus_wrec *w = e == KW_ERR_OK ? kwi_busr_alloc(bus, sizeof(*w)) : NULL;
-    if (w) {
-        w->kind = KWI_BUS_REC_RETRY;
-        w->partition = m->partition;
-        w->offset = m->offset;
-        w->gen = bus->assign_gen;
-        w->reason = KWI_BUS_DLQ_REPUBLISH_FAILED;
-        snprintf(w->error_type, sizeof(w->error_type), "%s",
-                 why->type[0] ? why->type : "HandlerError");
-        kw_message out;
-        kw_message_init(&out);
-        out.topic = bus->topic;
-        out.key = m->key;
-        out.value = m->value;
-        out.headers = h;
-        out.n_headers = nh;
-        out.opaque = w;
-        if (kwi_ptrack_pend(p, bus->a, m->offset) == KW_ERR_OK &&
-            kwi_busr_send(bus, &out, kwi_busr_mono_ms() + 5000, NULL) == KW_ERR_OK) {
-            count_retry(bus);
-            return;
-        }
-        kwi_ptrack_unpend(p, m->offset);
-        kwi_busr_free(bus, w, sizeof(*w));
+    if (e == KW_ERR_OK)
+        e = kwi_busr_write(bus, p, KWI_BUS_REC_RETRY, m, bus->topic, h, nh,
+                           KWI_BUS_DLQ_REPUBLISH_FAILED, why->type, false);
+    if (e == KW_ERR_OK) {
+        count_retry(bus);
+        return;
     }
     /* The copy could not be sent: the event goes to the DLQ (republish_failed). */
     kwi_busr_error_at(bus);
@@ -148,7 +151,7 @@ failed(kw_bus *bus, kwi_ptrack *p, const kw_consumer_msg *m, int32_t n, const kw
         if (bus->cfg.retry_mode == KW_BUS_RETRY_REPUBLISH) {
             republish(bus, p, m, n + 1, delay, why);
         } else {
-            hold_partition(bus, p, m->offset, n + 1, kwi_busr_mono_ms() + delay);
+            kwi_busr_hold_at(bus, p, m->offset, n + 1, kwi_busr_mono_ms() + delay);
             count_retry(bus);
         }
         return;
@@ -277,7 +280,7 @@ attempt_of(kw_bus *bus, kwi_ptrack *p, const kw_consumer_msg *m, int32_t *n)
     if (kwi_bus_retry_after(m->headers, m->n_headers, &after_us)) {
         int64_t wait_ms = (after_us - kw_bus_time_now_us()) / 1000;
         if (wait_ms > 0 && p->retry_offset != m->offset) {
-            hold_partition(bus, p, m->offset, *n, kwi_busr_mono_ms() + wait_ms);
+            kwi_busr_hold_at(bus, p, m->offset, *n, kwi_busr_mono_ms() + wait_ms);
             return false;
         }
     }
@@ -442,7 +445,6 @@ kwi_busr_on_rebalance(kw_consumer *k, kw_rebalance_kind kind, const kw_topic_par
         if (c > 0)
             kw_consumer_commit(bus->cons, offs, c, 10000, NULL);
     }
-    bus->assign_gen++;
     for (size_t i = 0; i < n; i++)
         if (strcmp(parts[i].topic, bus->topic) == 0)
             kwi_track_remove(&bus->track, parts[i].partition);
@@ -474,6 +476,7 @@ kwi_busr_step(kw_bus *bus, int timeout_ms, kw_error *err)
     if (!bus->consuming)
         return wait_and_serve(bus, timeout_ms, err);
     resume_due(bus);
+    kwi_busr_writes_resend(bus);
     kw_err e = wait_and_serve(bus, timeout_ms, err);
     if (e != KW_ERR_OK)
         return e;
@@ -492,29 +495,4 @@ kwi_busr_step(kw_bus *bus, int timeout_ms, kw_error *err)
     }
     commit_due(bus);
     return e;
-}
-
-void
-kwi_busr_wrec_done(kw_bus *bus, kwi_bus_wrec *w, const kw_delivery *d)
-{
-    kwi_ptrack *p = w->gen == bus->assign_gen ? kwi_track_get(&bus->track, w->partition) : NULL;
-    if (d->err != KW_ERR_OK) {
-        kwi_busr_error_at(bus);
-        /* Left pending: no commit passes the event, so after a restart or a rebalance it is
-         * handled again (at-least-once) rather than lost. */
-        kwi_busr_free(bus, w, sizeof(*w));
-        return;
-    }
-    if (p)
-        kwi_ptrack_unpend(p, w->offset);
-    if (w->kind == KWI_BUS_REC_DLQ) {
-        pthread_mutex_lock(&bus->mu);
-        bus->st.messages_sent_to_dlq++;
-        pthread_mutex_unlock(&bus->mu);
-        if (bus->cfg.enable_metrics) {
-            const char *lab[] = {kwi_bus_dlq_reason_name(w->reason), w->error_type};
-            kwi_bus_metrics_add(bus->metrics, KWI_BUS_M_DLQ, lab, 1);
-        }
-    }
-    kwi_busr_free(bus, w, sizeof(*w));
 }

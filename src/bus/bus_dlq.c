@@ -24,11 +24,6 @@ kwi_busr_dlq_write(kw_bus *bus, const kw_consumer_msg *m, kwi_bus_dlq_reason rea
         kwi_ptrack_done(p, m->offset);
         return KW_ERR_OK;
     }
-    /* Pending from here on: whatever happens to the write, no commit passes this event
-     * until the DLQ has acknowledged it. */
-    kw_err e = kwi_ptrack_pend(p, bus->a, m->offset);
-    if (e != KW_ERR_OK)
-        return e;
     kwi_bus_dlq_info info;
     memset(&info, 0, sizeof(info));
     info.reason = reason;
@@ -43,30 +38,18 @@ kwi_busr_dlq_write(kw_bus *bus, const kw_consumer_msg *m, kwi_bus_dlq_reason rea
     info.consumer_group = bus->cfg.consumer_group;
     kw_header *h = NULL;
     int32_t nh = 0;
-    e = kwi_bus_dlq_headers(m->headers, m->n_headers, &info, &bus->scratch, &h, &nh, NULL);
-    kwi_bus_wrec *w = e == KW_ERR_OK ? kwi_busr_alloc(bus, sizeof(*w)) : NULL;
-    if (!w) {
-        kwi_busr_error_at(bus);
-        return KW_ERR_NOMEM;
-    }
-    w->kind = KWI_BUS_REC_DLQ;
-    w->partition = m->partition;
-    w->offset = m->offset;
-    w->gen = bus->assign_gen;
-    w->reason = reason;
-    snprintf(w->error_type, sizeof(w->error_type), "%s", why->type[0] ? why->type : "HandlerError");
-    kw_message out;
-    kw_message_init(&out);
-    out.topic = bus->dlq_topic;
-    out.key = m->key;
-    out.value = m->value;
-    out.headers = h;
-    out.n_headers = nh;
-    out.opaque = w;
-    e = kwi_busr_send(bus, &out, kwi_busr_mono_ms() + 5000, NULL);
+    kw_err e = kwi_bus_dlq_headers(m->headers, m->n_headers, &info, &bus->scratch, &h, &nh, NULL);
+    if (e == KW_ERR_OK)
+        e = kwi_busr_write(bus, p, KWI_BUS_REC_DLQ, m, bus->dlq_topic, h, nh, reason, why->type,
+                           true);
     if (e != KW_ERR_OK) {
-        kwi_busr_free(bus, w, sizeof(*w));
+        /* Out of memory: nothing is pending, so the partition goes back to the event and
+         * hands it out again after a backoff rather than let a commit pass it. */
+        kwi_busr_hold_at(bus, p, m->offset, 0,
+                         kwi_busr_mono_ms() + kwi_bus_retry_delay_ms(&bus->retry, 0, &bus->rng));
         kwi_busr_error_at(bus);
+        kwi_busr_log(bus, KW_LOG_ERROR, "DLQ write of %s [%d] offset %lld: %s", bus->topic,
+                     (int)m->partition, (long long)m->offset, kw_err_name(e));
     }
     return e;
 }
@@ -135,17 +118,25 @@ tool_wait(tool *t, kw_error *err)
     return t->err;
 }
 
+/* Every callback of a tool starts here: the call is over; false when it failed (the error is
+ * kept for tool_wait). */
+static bool
+tool_done(tool *t, kw_err e, const kw_error *detail)
+{
+    t->done = true;
+    t->err = e;
+    if (e != KW_ERR_OK)
+        t->detail = *detail;
+    return e == KW_ERR_OK;
+}
+
 static void
 on_md(kw_client *c, kw_err e, const kw_error *detail, const kw_metadata *md, void *ud)
 {
     (void)c;
     tool *t = ud;
-    t->done = true;
-    t->err = e;
-    if (e != KW_ERR_OK) {
-        t->detail = *detail;
+    if (!tool_done(t, e, detail))
         return;
-    }
     t->n_parts = 0;
     for (int32_t i = 0; i < md->n_topics; i++)
         if (strcmp(md->topics[i].name, t->bus->dlq_topic) == 0 && md->topics[i].error == 0)
@@ -157,12 +148,8 @@ on_offsets(kw_admin *ad, kw_err e, const kw_error *detail, const kw_admin_result
 {
     (void)ad;
     tool *t = ud;
-    t->done = true;
-    t->err = e;
-    if (e != KW_ERR_OK) {
-        t->detail = *detail;
+    if (!tool_done(t, e, detail))
         return;
-    }
     /* The request listed every partition twice: earliest first, then latest. */
     for (int32_t i = 0; i < r->n_partitions && i < 2 * t->n_parts; i++) {
         const kw_partition_offset *po = &r->partitions[i];
@@ -226,20 +213,6 @@ kw_bus_get_dlq_message_count(kw_bus *bus, int timeout_ms, int64_t *out, kw_error
 /* ---------------------------------------------------------------- listing */
 
 static bool
-copy_slice(kw_arena *ar, kw_slice in, kw_slice *out)
-{
-    *out = in;
-    if (in.len <= 0)
-        return true;
-    uint8_t *p = kw_arena_alloc(ar, (size_t)in.len);
-    if (!p)
-        return false;
-    memcpy(p, in.ptr, (size_t)in.len);
-    out->ptr = p;
-    return true;
-}
-
-static bool
 copy_msg(kw_bus *bus, kw_bus_dlq_list *l, const kw_consumer_msg *m)
 {
     kw_bus_dlq_message *d = &l->messages[l->n];
@@ -253,14 +226,15 @@ copy_msg(kw_bus *bus, kw_bus_dlq_list *l, const kw_consumer_msg *m)
     if (m->n_headers > 0 && !h)
         return false;
     for (int32_t i = 0; i < m->n_headers; i++)
-        if (!copy_slice(&l->arena, m->headers[i].key, &h[i].key) ||
-            !copy_slice(&l->arena, m->headers[i].value, &h[i].value))
+        if (!kwi_busr_copy_slice(&l->arena, m->headers[i].key, &h[i].key) ||
+            !kwi_busr_copy_slice(&l->arena, m->headers[i].value, &h[i].value))
             return false;
     d->headers = h;
     d->n_headers = m->n_headers;
     if (kwi_bus_dlq_replay_count(h, m->n_headers, &d->replay_count) != KW_ERR_OK)
         d->replay_count = 0;
-    if (!copy_slice(&l->arena, m->key, &d->key) || !copy_slice(&l->arena, m->value, &d->payload))
+    if (!kwi_busr_copy_slice(&l->arena, m->key, &d->key) ||
+        !kwi_busr_copy_slice(&l->arena, m->value, &d->payload))
         return false;
     l->n++;
     return true;

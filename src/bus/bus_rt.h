@@ -1,5 +1,5 @@
 /* Internal: the event bus runtime (kw_bus), shared by bus.c, bus_publish.c, bus_consume.c,
- * bus_dlq.c and bus_topics.c.
+ * bus_dlq.c, bus_write.c and bus_topics.c.
  *
  * The bus is built only on the public client API: one kw_client carries a producer (events,
  * DLQ writes, republished retries) and an admin handle (topic creation), another the consumer
@@ -70,14 +70,27 @@ typedef struct kwi_bus_pubrec {
     kw_bus_span *span; /* kept only when a span_end hook is installed */
 } kwi_bus_pubrec;
 
-/* A DLQ write or a republished retry of one consumed event. */
+/* A DLQ write or a republished retry of one consumed event. It owns a copy of the record it
+ * sends, so a write the broker refused (or that could not be queued) is sent again after a
+ * backoff for as long as the bus runs and owns the partition: the event's offset stays
+ * pending meanwhile, so no commit passes it and nothing is lost. */
 typedef struct kwi_bus_wrec {
     kwi_bus_rec_kind kind; /* KWI_BUS_REC_DLQ or KWI_BUS_REC_RETRY */
     int32_t partition;     /* of the original event, in the main topic */
     int64_t offset;
-    uint64_t gen; /* the assignment generation the event was consumed in */
+    uint64_t gen; /* the ptrack generation the event was consumed in */
     kwi_bus_dlq_reason reason;
     char error_type[64];
+    char event_type[64]; /* for the publish.errors label; "unknown" when absent */
+    /* The record as sent, in `arena`. */
+    kw_arena arena;
+    const char *topic;
+    kw_slice key, value;
+    kw_header *headers;
+    int32_t n_headers;
+    int32_t failures;          /* sends that failed so far */
+    int64_t due_ms;            /* monotonic: when to send again (waiting ones only) */
+    struct kwi_bus_wrec *next; /* in kw_bus.waiting */
 } kwi_bus_wrec;
 
 struct kw_bus {
@@ -105,8 +118,8 @@ struct kw_bus {
     kwi_bus_retry retry;
     kwi_bus_rng rng;
     kwi_track track;
-    uint64_t assign_gen; /* bumped on every revocation, so late reports are recognised */
-    kw_arena scratch;    /* per event: decode, headers; reset after each */
+    kwi_bus_wrec *waiting; /* writes that failed, waiting for their next send */
+    kw_arena scratch;      /* per event: decode, headers; reset after each */
 
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -150,12 +163,45 @@ int kwi_busr_timeout(const kw_bus *bus);
 kw_err kwi_busr_commit_sync(kw_bus *bus, int timeout_ms, kw_error *err);
 void kwi_busr_on_rebalance(kw_consumer *k, kw_rebalance_kind kind, const kw_topic_partition *parts,
                            size_t n, void *ud);
-/* A DLQ write or republish of a consumed event ended. */
-void kwi_busr_wrec_done(kw_bus *bus, kwi_bus_wrec *w, const kw_delivery *d);
+/* Hold partition p at `offset` until `due` (monotonic ms): pause it, move its position back
+ * to the event, remember retry number `count`; it resumes there when due. */
+void kwi_busr_hold_at(kw_bus *bus, kwi_ptrack *p, int64_t offset, int32_t count, int64_t due);
+/* Pause partition p at its next offset for a DLQ write (p->writes counts them), and resume
+ * it when nothing holds it any more (kwi_ptrack_may_resume). */
+void kwi_busr_hold_for_write(kw_bus *bus, kwi_ptrack *p);
+void kwi_busr_resume_if_ready(kw_bus *bus, kwi_ptrack *p, int64_t now_ms);
 
 /* bus_dlq.c: write a consumed record to the DLQ (the offset is pending until the report). */
 kw_err kwi_busr_dlq_write(kw_bus *bus, const kw_consumer_msg *m, kwi_bus_dlq_reason reason,
                           const kw_bus_failure *why, int32_t retries);
+
+/* bus_write.c: DLQ writes and republished retries of consumed events.
+ * Send a copy of record m (key and value) with headers h to `topic` for the event at
+ * m->offset of partition p, which becomes pending (no commit passes it) until the write is
+ * acknowledged. A DLQ write (kind KWI_BUS_REC_DLQ) also holds the partition until then. When
+ * the send fails at once: with `persist` the write is kept and sent again after a backoff
+ * (KW_ERR_OK), otherwise nothing is left behind and the error is returned. */
+kw_err kwi_busr_write(kw_bus *bus, kwi_ptrack *p, kwi_bus_rec_kind kind, const kw_consumer_msg *m,
+                      const char *topic, const kw_header *h, int32_t nh, kwi_bus_dlq_reason reason,
+                      const char *error_type, bool persist);
+/* A write's delivery report (kwi_busr_on_delivery). */
+void kwi_busr_wrec_done(kw_bus *bus, kwi_bus_wrec *w, const kw_delivery *d);
+/* Send again the waiting writes whose backoff has passed; forget those of partitions that are
+ * no longer assigned (the group hands their events out again). */
+void kwi_busr_writes_resend(kw_bus *bus);
+/* The earliest due time of a waiting write (monotonic ms), or -1. */
+int64_t kwi_busr_writes_next_due(const kw_bus *bus);
+/* A copy of a slice in the arena; null stays null, empty points at a static "". False when
+ * the arena is exhausted. */
+bool kwi_busr_copy_slice(kw_arena *ar, kw_slice in, kw_slice *out);
+/* Free the waiting writes (kw_bus_free: their events were not committed). */
+void kwi_busr_writes_free(kw_bus *bus);
+/* A line to the bus's log hook (kw_bus_opts.log), formatted only when it passes the level. */
+void kwi_busr_log(kw_bus *bus, kw_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* bus_topics.c: make sure the main and DLQ topics exist; learn the partition count. */
 kw_err kwi_busr_topics_ensure(kw_bus *bus, int64_t deadline_ms, kw_error *err);

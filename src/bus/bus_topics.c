@@ -28,15 +28,21 @@ typedef struct ensure {
     bool pending, abandoned;
 } ensure;
 
-/* Every callback starts here; true when the state was abandoned (now freed). */
+/* Every callback starts here: the call is over. False when the callback has nothing more to
+ * do: the state was abandoned (and is now freed), or the call failed (its error is kept). */
 static bool
-settle(ensure *s)
+begin(ensure *s, kw_err e, const kw_error *detail)
 {
     s->pending = false;
-    if (!s->abandoned)
+    if (s->abandoned) {
+        kwi_busr_free(s->bus, s, sizeof(*s));
         return false;
-    kwi_busr_free(s->bus, s, sizeof(*s));
-    return true;
+    }
+    s->done = true;
+    s->err = e;
+    if (e != KW_ERR_OK)
+        s->detail = *detail;
+    return e == KW_ERR_OK;
 }
 
 static int
@@ -54,14 +60,8 @@ on_describe(kw_admin *ad, kw_err e, const kw_error *detail, const kw_admin_resul
 {
     (void)ad;
     ensure *s = ud;
-    if (settle(s))
+    if (!begin(s, e, detail))
         return;
-    s->done = true;
-    s->err = e;
-    if (e != KW_ERR_OK) {
-        s->detail = *detail;
-        return;
-    }
     for (int32_t i = 0; i < r->n_descriptions; i++) {
         const kw_topic_description *d = &r->descriptions[i];
         int w = which(s->bus, d->name);
@@ -84,14 +84,8 @@ on_create(kw_admin *ad, kw_err e, const kw_error *detail, const kw_admin_result 
 {
     (void)ad;
     ensure *s = ud;
-    if (settle(s))
+    if (!begin(s, e, detail))
         return;
-    s->done = true;
-    s->err = e;
-    if (e != KW_ERR_OK) {
-        s->detail = *detail;
-        return;
-    }
     for (int32_t i = 0; i < r->n_topics; i++) {
         const kw_error *te = r->topics[i].error;
         if (te->code == KW_ERR_OK ||
@@ -111,13 +105,7 @@ on_md(kw_client *c, kw_err e, const kw_error *detail, const kw_metadata *md, voi
 {
     (void)c;
     (void)md;
-    ensure *s = ud;
-    if (settle(s))
-        return;
-    s->done = true;
-    s->err = e;
-    if (e != KW_ERR_OK)
-        s->detail = *detail;
+    begin(ud, e, detail);
 }
 
 static kw_err

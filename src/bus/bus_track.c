@@ -59,6 +59,7 @@ kwi_track_add(kwi_track *t, int32_t partition)
     p->next = -1;
     p->committed = -1;
     p->retry_offset = -1;
+    p->gen = ++t->next_gen;
     return p;
 }
 
@@ -158,13 +159,21 @@ kwi_ptrack_retries_of(const kwi_ptrack *p, int64_t offset)
     return p->retry_offset == offset ? p->retry_count : 0;
 }
 
+bool
+kwi_ptrack_may_resume(const kwi_ptrack *p, int64_t now)
+{
+    return p->paused && p->writes == 0 && (p->retry_offset < 0 || p->retry_due <= now);
+}
+
 int64_t
 kwi_track_next_due(const kwi_track *t)
 {
     int64_t best = -1;
     for (size_t i = 0; i < t->n; i++) {
         const kwi_ptrack *p = &t->p[i];
-        if (p->paused && p->retry_offset >= 0 && (best < 0 || p->retry_due < best))
+        /* A partition held by a DLQ write resumes on the write's report, not on a timer. */
+        if (p->paused && p->writes == 0 && p->retry_offset >= 0 &&
+            (best < 0 || p->retry_due < best))
             best = p->retry_due;
     }
     return best;

@@ -31,6 +31,12 @@ typedef struct kwi_ptrack {
     int64_t retry_offset;
     int32_t retry_count; /* retries already made for retry_offset */
     int64_t retry_due;   /* monotonic ms */
+    /* DLQ writes of this partition not yet acknowledged: while there are any the partition
+     * is paused at `next`, so its later events wait until the DLQ holds the earlier one. */
+    int32_t writes;
+    /* Tells this assignment of the partition from an earlier one: a write's report that
+     * comes after the partition was revoked (and perhaps assigned again) must not touch it. */
+    uint64_t gen;
     bool paused;
     bool commit_inflight;
 } kwi_ptrack;
@@ -40,12 +46,14 @@ typedef struct kwi_track {
     const kw_allocator *a;
     kwi_ptrack *p;
     size_t n, cap;
+    uint64_t next_gen; /* the gen of the next partition added */
 } kwi_track;
 
 void kwi_track_init(kwi_track *t, const kw_allocator *a);
 void kwi_track_fini(kwi_track *t);
 
-/** The partition's state, created on first use. NULL only when out of memory. */
+/** The partition's state, created on first use with a gen no earlier partition state had.
+ *  NULL only when out of memory. */
 kwi_ptrack *kwi_track_add(kwi_track *t, int32_t partition);
 /** The partition's state or NULL. */
 kwi_ptrack *kwi_track_get(kwi_track *t, int32_t partition);
@@ -71,6 +79,10 @@ void kwi_ptrack_retry_set(kwi_ptrack *p, int64_t offset, int32_t count, int64_t 
 void kwi_ptrack_retry_clear(kwi_ptrack *p);
 /** Retries already made for the event at `offset` (0 when it is not the retried one). */
 int32_t kwi_ptrack_retries_of(const kwi_ptrack *p, int64_t offset);
+
+/** Whether a paused partition may resume at `now`: no DLQ write outstanding and its retry
+ *  (if any) due. */
+bool kwi_ptrack_may_resume(const kwi_ptrack *p, int64_t now);
 
 /** The earliest retry_due among paused partitions, or -1. */
 int64_t kwi_track_next_due(const kwi_track *t);

@@ -43,6 +43,7 @@ kw_bus_stats_json(const kw_bus_stats *s, char *buf, size_t *len)
         {"events_retried", s->events_retried},
         {"events_dropped", s->events_dropped},
         {"publish_errors", s->publish_errors},
+        {"dlq_write_errors", s->dlq_write_errors},
     };
     kwi_bus_out o;
     kwi_bus_out_init(&o, buf, buf ? *len : 0);

@@ -368,7 +368,8 @@ START_TEST(stats_json_exact)
                           "\"events_processed_success\":0,\"events_processed_failed\":0,"
                           "\"messages_sent_to_dlq\":0,\"handler_errors\":0,\"reconnections\":0,"
                           "\"rebalance_count\":0,\"events_retried\":0,\"events_dropped\":0,"
-                          "\"publish_errors\":0,\"connected_at\":null,\"last_publish_at\":null,"
+                          "\"publish_errors\":0,\"dlq_write_errors\":0,\"connected_at\":null,"
+                          "\"last_publish_at\":null,"
                           "\"last_consume_at\":null,\"last_error_at\":null}");
     s.events_published = 10;
     s.events_consumed = 9;
@@ -381,6 +382,7 @@ START_TEST(stats_json_exact)
     s.events_retried = 3;
     s.events_dropped = 0;
     s.publish_errors = 18446744073709551615u;
+    s.dlq_write_errors = 5;
     s.connected_at_us = 1705314600000000LL;
     s.last_publish_at_us = 1705314600123456LL;
     s.last_consume_at_us = 1705314601000001LL;
@@ -390,7 +392,7 @@ START_TEST(stats_json_exact)
                        "\"events_processed_success\":8,\"events_processed_failed\":4,"
                        "\"messages_sent_to_dlq\":1,\"handler_errors\":4,\"reconnections\":2,"
                        "\"rebalance_count\":3,\"events_retried\":3,\"events_dropped\":0,"
-                       "\"publish_errors\":18446744073709551615,"
+                       "\"publish_errors\":18446744073709551615,\"dlq_write_errors\":5,"
                        "\"connected_at\":\"2024-01-15T10:30:00+00:00\","
                        "\"last_publish_at\":\"2024-01-15T10:30:00.123456+00:00\","
                        "\"last_consume_at\":\"2024-01-15T10:30:01.000001+00:00\","

@@ -13,12 +13,24 @@ brt_dump(kw_bus *bus)
     kw_bus_stats st;
     kw_bus_get_stats(bus, &st);
     fprintf(stderr,
-            "bus: consumed %llu ok %llu failed %llu dlq %llu retried %llu rebalances %llu "
-            "tracked %zu\n",
+            "bus: consumed %llu ok %llu failed %llu dlq %llu dlq errors %llu retried %llu "
+            "rebalances %llu tracked %zu\n",
             (unsigned long long)st.events_consumed, (unsigned long long)st.events_processed_success,
             (unsigned long long)st.events_processed_failed,
-            (unsigned long long)st.messages_sent_to_dlq, (unsigned long long)st.events_retried,
-            (unsigned long long)st.rebalance_count, bus->track.n);
+            (unsigned long long)st.messages_sent_to_dlq, (unsigned long long)st.dlq_write_errors,
+            (unsigned long long)st.events_retried, (unsigned long long)st.rebalance_count,
+            bus->track.n);
+    for (size_t i = 0; i < bus->track.n; i++) {
+        const kwi_ptrack *p = &bus->track.p[i];
+        fprintf(stderr,
+                "  track [%d] next %lld committed %lld pending %zu writes %d paused %d retry "
+                "%lld\n",
+                (int)p->partition, (long long)p->next, (long long)p->committed, p->n_pending,
+                (int)p->writes, (int)p->paused, (long long)p->retry_offset);
+    }
+    for (const kwi_bus_wrec *w = bus->waiting; w; w = w->next)
+        fprintf(stderr, "  waiting write [%d] offset %lld failures %d\n", (int)w->partition,
+                (long long)w->offset, (int)w->failures);
     if (!bus->cons)
         return;
     kw_consumer_stats cs;

@@ -80,6 +80,39 @@ START_TEST(retry_state_and_due)
 }
 END_TEST
 
+START_TEST(write_holds_and_generations)
+{
+    kwi_track t;
+    kwi_track_init(&t, NULL);
+    kwi_ptrack *p = kwi_track_add(&t, 4);
+    uint64_t g1 = p->gen;
+    /* Held by a DLQ write: no timer, and not resumable until the write is acknowledged. */
+    p->paused = true;
+    p->writes = 1;
+    ck_assert(!kwi_ptrack_may_resume(p, 0));
+    ck_assert_int_eq(kwi_track_next_due(&t), -1);
+    p->writes = 0;
+    ck_assert(kwi_ptrack_may_resume(p, 0));
+    /* Held by a retry as well: resumable only once the retry is due. */
+    kwi_ptrack_retry_set(p, 9, 1, 500);
+    ck_assert(!kwi_ptrack_may_resume(p, 499));
+    ck_assert(kwi_ptrack_may_resume(p, 500));
+    p->writes = 1;
+    ck_assert(!kwi_ptrack_may_resume(p, 500));
+    ck_assert_int_eq(kwi_track_next_due(&t), -1);
+    p->paused = false;
+    ck_assert(!kwi_ptrack_may_resume(p, 500)); /* not paused: nothing to resume */
+    /* Revoked and assigned again: a new generation, so late reports of the old one are
+     * recognised. */
+    kwi_track_remove(&t, 4);
+    p = kwi_track_add(&t, 4);
+    ck_assert_uint_ne(p->gen, g1);
+    ck_assert_int_eq(p->writes, 0);
+    ck_assert_uint_ne(kwi_track_add(&t, 5)->gen, kwi_track_get(&t, 4)->gen);
+    kwi_track_fini(&t);
+}
+END_TEST
+
 START_TEST(partitions_come_and_go)
 {
     kwi_track t;
@@ -117,6 +150,7 @@ kw_test_suite(void)
     tcase_add_test(tc, commit_position_is_contiguous);
     tcase_add_test(tc, pending_out_of_order_and_duplicates);
     tcase_add_test(tc, retry_state_and_due);
+    tcase_add_test(tc, write_holds_and_generations);
     tcase_add_test(tc, partitions_come_and_go);
     suite_add_tcase(s, tc);
     return s;
