@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "client/admin_int.h"
+#include "util/clock.h"
 
 static void attempt(kwi_aop *op);
 static void attempt_end(kwi_aop *op);
@@ -158,14 +159,18 @@ any_broker(kwi_aop *op, const kw_metadata *view)
     return view && view->n_brokers > 0 ? view->brokers[0].id : -1;
 }
 
+/* A failure of the attempt's own Metadata is the attempt's (op->last): it has no items. */
 static void
-on_topic_md(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_topic_md_error(kwi_aop *op, kwi_areq *rq, const kw_error *d)
 {
     (void)rq;
-    if (err != KW_ERR_OK) {
-        op->last = *d;
-        return;
-    }
+    op->last = *d;
+}
+
+static void
+on_topic_md(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
+{
+    (void)rq;
     const kw_metadata_resp *m = resp->body;
     if (m->error_code != 0) {
         kw_error_set(&op->last, KW_ERR_BROKER, "Metadata from broker %d failed: %s",
@@ -186,6 +191,8 @@ send_topic_md(kwi_aop *op, const kw_metadata *view)
 {
     kwi_areq *rq = kwi_areq_new(op, on_topic_md, 0);
     kw_metadata_req *m = rq ? kwi_areq_alloc(rq, 1, sizeof(*m)) : NULL;
+    if (rq)
+        rq->on_error = on_topic_md_error;
     if (!m) {
         if (rq)
             kwi_areq_send(rq, -1, -1, NULL, 0, NULL); /* frees it */
@@ -348,8 +355,15 @@ on_areq(kw_err err, const kw_error *detail, const kwi_resp *resp, void *ud)
     if ((err == KW_ERR_MALFORMED || err == KW_ERR_TRUNCATED) && !op->ended &&
         step_down(op, rq->node, resp->api_key, resp->ver, &d))
         err = KW_ERR_AGAIN; /* retriable: the next attempt asks at the lower version */
-    if (!op->ended && !canceled)
-        rq->fn(op, rq, err, &d, resp);
+    d.code = err;
+    if (!op->ended && !canceled) {
+        if (err == KW_ERR_OK)
+            rq->fn(op, rq, resp);
+        else if (rq->on_error)
+            rq->on_error(op, rq, &d);
+        else
+            kwi_areq_fail_rest(op, rq, err, d.msg);
+    }
     areq_free(rq);
     op->inflight--;
     if (op->ended) {
@@ -563,12 +577,11 @@ kw_admin_client(kw_admin *ad)
     return ad ? ad->c : NULL;
 }
 
+/* kw_admin_wait's deadline is the caller's, on CLOCK_MONOTONIC, not the reactor's clock. */
 static int64_t
 mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return kwi_clock_now_ms(NULL);
 }
 
 /* With the kwire thread: sleep on the condition (with the loop lock) until it is done. */

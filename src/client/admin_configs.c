@@ -31,12 +31,8 @@ dc_node(const dc_item *it, int32_t any)
 }
 
 static void
-on_describe_configs(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_describe_configs(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
-    if (err != KW_ERR_OK) {
-        kwi_areq_fail_rest(op, rq, err, d->msg);
-        return;
-    }
     const kw_describe_configs_resp *m = resp->body;
     for (int32_t i = 0; i < m->n_results; i++) {
         const kw_describe_configs_result *res = &m->results[i];
@@ -46,42 +42,44 @@ on_describe_configs(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, co
         dc_item *it = kwi_aop_item(op, j);
         if (it->type != res->resource_type)
             continue;
-        char what[300];
-        snprintf(what, sizeof(what), "%s %s", it->type == KW_RESOURCE_BROKER ? "broker" : "topic",
-                 it->name);
-        kwi_aitem_broker(&it->h, res->error_code, res->error_message, "DescribeConfigs", what);
+        kwi_aitem_broker(&it->h, res->error_code, res->error_message, "DescribeConfigs", "%s %s",
+                         it->type == KW_RESOURCE_BROKER ? "broker" : "topic", it->name);
         if (res->error_code == 0) {
             it->configs = kwi_aop_configs(op, res->configs, res->n_configs, &it->n_configs);
             if (!it->configs)
                 kwi_aitem_fail(&it->h, KW_ERR_NOMEM, "out of memory");
         }
     }
-    kwi_areq_fail_rest(op, rq, KW_ERR_MALFORMED,
-                       "the broker's DescribeConfigs response left the resource out");
+    kwi_areq_left_out(op, rq, "DescribeConfigs", "resource");
 }
 
-static void
-dc_send(kwi_aop *op, int32_t node, int32_t any)
+/* The resource an item asks about: its type, name and config keys. */
+typedef kw_describe_configs_resource (*resource_fn)(kwi_aop *op, int32_t i);
+
+/* One DescribeConfigs request to `node` for the pending items placed there (dest == node),
+ * shared by DescribeConfigs and describe topics. */
+static kwi_areq *
+send_configs(kwi_aop *op, int32_t node, kwi_areq_fn fn, kwi_areq_err_fn on_error, resource_fn res)
 {
     int32_t n = 0;
-    for (int32_t i = 0; i < op->n_items; i++) {
-        dc_item *it = kwi_aop_item(op, i);
-        n += !it->h.done && it->h.dest < 0 && dc_node(it, any) == node;
+    for (int32_t i = 0; i < op->n_items; i++)
+        n += !kwi_aop_hdr(op, i)->done && kwi_aop_hdr(op, i)->dest == node;
+    kwi_areq *rq = n ? kwi_areq_new(op, fn, n) : NULL;
+    if (!rq) {
+        if (n)
+            kw_error_set(&op->last, KW_ERR_NOMEM, "out of memory");
+        return NULL;
     }
-    kwi_areq *rq = n ? kwi_areq_new(op, on_describe_configs, n) : NULL;
-    if (!rq)
-        return;
     rq->node = node;
+    rq->on_error = on_error;
     kw_describe_configs_req *m = kwi_areq_alloc(rq, 1, sizeof(*m));
     kw_describe_configs_resource *v = kwi_areq_alloc(rq, (size_t)n, sizeof(*v));
     for (int32_t i = 0; i < op->n_items; i++) {
-        dc_item *it = kwi_aop_item(op, i);
-        if (it->h.done || it->h.dest >= 0 || dc_node(it, any) != node)
+        kwi_aitem *h = kwi_aop_hdr(op, i);
+        if (h->done || h->dest != node)
             continue;
-        it->h.dest = node;
         if (v)
-            v[rq->n_idx] = (kw_describe_configs_resource){
-                it->type, kw_slice_str(it->name), it->keys, it->n_keys, {NULL, 0}};
+            v[rq->n_idx] = res(op, i);
         rq->idx[rq->n_idx++] = i;
     }
     if (m && v) {
@@ -89,17 +87,38 @@ dc_send(kwi_aop *op, int32_t node, int32_t any)
         m->n_resources = rq->n_idx;
     }
     kwi_areq_send_or_fail(op, rq, KWI_API_DESCRIBE_CONFIG, m && v ? m : NULL, 0);
+    return rq;
+}
+
+static kw_describe_configs_resource
+dc_resource(kwi_aop *op, int32_t i)
+{
+    const dc_item *it = kwi_aop_item(op, i);
+    return (kw_describe_configs_resource){
+        it->type, kw_slice_str(it->name), it->keys, it->n_keys, {NULL, 0}};
 }
 
 static void
 dc_dispatch(kwi_aop *op, const kwi_amd *md)
 {
     int32_t any = md->view->broker_id;
-    /* One request per node: the first pending item not yet placed names the next node. */
+    /* One request per node: the first pending item not yet placed names the next node, and
+     * every pending item for that node goes with it. */
     for (int32_t i = 0; i < op->n_items; i++) {
         dc_item *it = kwi_aop_item(op, i);
-        if (!it->h.done && it->h.dest < 0)
-            dc_send(op, dc_node(it, any), any);
+        if (it->h.done || it->h.dest >= 0)
+            continue;
+        int32_t node = dc_node(it, any);
+        if (node < 0) {
+            kw_error_set(&op->last, KW_ERR_NOT_FOUND, "no broker to ask for configs");
+            return;
+        }
+        for (int32_t k = i; k < op->n_items; k++) {
+            dc_item *o = kwi_aop_item(op, k);
+            if (!o->h.done && o->h.dest < 0 && dc_node(o, any) == node)
+                o->h.dest = node;
+        }
+        send_configs(op, node, on_describe_configs, NULL, dc_resource);
     }
 }
 
@@ -123,8 +142,10 @@ static const kwi_akind k_describe_configs = {
     KW_ADMIN_DESCRIBE_CONFIGS, "DescribeConfigs", false, dc_dispatch, NULL, dc_result};
 
 static kw_err
-dc_copy(kwi_aop *op, dc_item *it, const kw_config_resource *in, kw_error *err)
+dc_copy(kwi_aop *op, void *item, const void *entry, kw_error *err)
 {
+    dc_item *it = item;
+    const kw_config_resource *in = entry;
     if (!in->name || (in->type != KW_RESOURCE_TOPIC && in->type != KW_RESOURCE_BROKER))
         return kw_error_set(err, KW_ERR_INVALID_ARG,
                             "a resource needs a name and type KW_RESOURCE_TOPIC or _BROKER");
@@ -148,15 +169,9 @@ kw_err
 kw_admin_describe_configs(kw_admin *ad, const kw_config_resource *res, size_t n,
                           const kw_admin_opts *o, kw_admin_cb cb, void *ud, kw_error *err)
 {
-    if (n > 0 && !res)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "no resources");
-    kwi_aop *op = kwi_admin_begin(ad, &k_describe_configs, n, sizeof(dc_item), o, cb, ud, err);
-    if (!op)
-        return err ? err->code : KW_ERR_INVALID_ARG;
-    kw_err e = KW_ERR_OK;
-    for (size_t i = 0; i < n && e == KW_ERR_OK; i++)
-        e = dc_copy(op, kwi_aop_item(op, (int32_t)i), &res[i], err);
-    return kwi_admin_end(op, e);
+    const kwi_acall call = {&k_describe_configs, sizeof(dc_item), res,           n,
+                            sizeof(*res),        dc_copy,         "no resources"};
+    return kwi_admin_call(ad, &call, o, cb, ud, err);
 }
 
 /* ---- describe topics --------------------------------------------------------------------- */
@@ -221,24 +236,26 @@ copy_md(kwi_aop *op, tdesc_item *it, const kw_metadata_resp_topic *t)
     return true;
 }
 
+/* The topics are described; only their configs failed. A retriable failure asks again;
+ * another one (no DescribeConfigs on the broker) is the configs' outcome. */
 static void
-on_topic_configs(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+topic_configs_failed(kwi_aop *op, kwi_areq *rq, const kw_error *d)
 {
-    if (err != KW_ERR_OK) {
-        /* The topics are described; only their configs failed. A retriable failure asks
-         * again; another one (no DescribeConfigs on the broker) is the configs' outcome. */
-        for (int32_t k = 0; k < rq->n_idx; k++) {
-            tdesc_item *it = kwi_aop_item(op, rq->idx[k]);
-            if (it->h.done || it->h.dest != rq->node)
-                continue;
-            kwi_aitem_fail(&it->h, err, d->msg);
-            if (it->h.done) {
-                it->cfg_e = it->h.e;
-                kwi_aitem_ok(&it->h);
-            }
+    for (int32_t k = 0; k < rq->n_idx; k++) {
+        tdesc_item *it = kwi_aop_item(op, rq->idx[k]);
+        if (it->h.done || it->h.dest != rq->node)
+            continue;
+        kwi_aitem_fail(&it->h, d->code, d->msg);
+        if (it->h.done) {
+            it->cfg_e = it->h.e;
+            kwi_aitem_ok(&it->h);
         }
-        return;
     }
+}
+
+static void
+on_topic_configs(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
+{
     const kw_describe_configs_resp *m = resp->body;
     for (int32_t i = 0; i < m->n_results; i++) {
         const kw_describe_configs_result *res = &m->results[i];
@@ -246,10 +263,9 @@ on_topic_configs(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const
         if (j < 0)
             continue;
         tdesc_item *it = kwi_aop_item(op, j);
-        char what[300];
-        snprintf(what, sizeof(what), "topic %s", it->name);
         kwi_aitem tmp = {false, -1, it->cfg_e};
-        kwi_aitem_broker(&tmp, res->error_code, res->error_message, "DescribeConfigs", what);
+        kwi_aitem_broker(&tmp, res->error_code, res->error_message, "DescribeConfigs", "topic %s",
+                         it->name);
         it->cfg_e = tmp.e;
         if (!tmp.done) {
             it->h.e = tmp.e; /* retriable: the next attempt asks again */
@@ -267,6 +283,14 @@ on_topic_configs(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const
             kw_error_set(&it->h.e, KW_ERR_MALFORMED, "topic %s: no DescribeConfigs result",
                          it->name);
     }
+}
+
+static kw_describe_configs_resource
+tdesc_resource(kwi_aop *op, int32_t i)
+{
+    const tdesc_item *it = kwi_aop_item(op, i);
+    return (kw_describe_configs_resource){
+        KW_RESOURCE_TOPIC, kw_slice_str(it->name), NULL, -1, {NULL, 0}};
 }
 
 /* Every topic of the cluster, when the call named none: the items come from the Metadata. */
@@ -305,46 +329,21 @@ tdesc_dispatch(kwi_aop *op, const kwi_amd *md)
         if (it->h.done)
             continue;
         const kw_metadata_resp_topic *t = kwi_amd_topic(md->tmd, it->name);
-        char what[300];
-        snprintf(what, sizeof(what), "topic %s", it->name);
-        if (!t) {
-            kwi_aitem_broker(&it->h, KWI_E_UNKNOWN_TOPIC, KW_SLICE_NULL, "Metadata", what);
-            continue;
-        }
-        if (t->error_code != 0) {
-            kwi_aitem_broker(&it->h, t->error_code, KW_SLICE_NULL, "Metadata", what);
+        int16_t code = t ? t->error_code : KWI_E_UNKNOWN_TOPIC;
+        if (code != 0) {
+            kwi_aitem_broker(&it->h, code, KW_SLICE_NULL, "Metadata", "topic %s", it->name);
             /* An unknown topic is final here: nothing was auto-created. */
-            it->h.done = it->h.done || t->error_code == KWI_E_UNKNOWN_TOPIC;
+            it->h.done = it->h.done || code == KWI_E_UNKNOWN_TOPIC;
             continue;
         }
         if (!copy_md(op, it, t))
             kwi_aitem_fail(&it->h, KW_ERR_NOMEM, "out of memory");
     }
     /* Then the configs of the topics that exist, from the broker that answered. */
-    int32_t node = md->view->broker_id, n = 0;
     for (int32_t i = 0; i < op->n_items; i++)
-        n += !kwi_aop_hdr(op, i)->done;
-    kwi_areq *rq = n ? kwi_areq_new(op, on_topic_configs, n) : NULL;
-    if (!rq)
-        return;
-    rq->node = node;
-    kw_describe_configs_req *m = kwi_areq_alloc(rq, 1, sizeof(*m));
-    kw_describe_configs_resource *v = kwi_areq_alloc(rq, (size_t)n, sizeof(*v));
-    for (int32_t i = 0; i < op->n_items; i++) {
-        tdesc_item *it = kwi_aop_item(op, i);
-        if (it->h.done)
-            continue;
-        it->h.dest = node;
-        if (v)
-            v[rq->n_idx] = (kw_describe_configs_resource){
-                KW_RESOURCE_TOPIC, kw_slice_str(it->name), NULL, -1, {NULL, 0}};
-        rq->idx[rq->n_idx++] = i;
-    }
-    if (m && v) {
-        m->resources = v;
-        m->n_resources = rq->n_idx;
-    }
-    kwi_areq_send_or_fail(op, rq, KWI_API_DESCRIBE_CONFIG, m && v ? m : NULL, 0);
+        if (!kwi_aop_hdr(op, i)->done)
+            kwi_aop_hdr(op, i)->dest = md->view->broker_id;
+    send_configs(op, md->view->broker_id, on_topic_configs, topic_configs_failed, tdesc_resource);
 }
 
 static kw_err
@@ -378,15 +377,12 @@ kw_err
 kw_admin_describe_topics(kw_admin *ad, const char *const *names, size_t n, const kw_admin_opts *o,
                          kw_admin_cb cb, void *ud, kw_error *err)
 {
-    if (n > 0 && !names)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "no topics");
-    for (size_t i = 0; i < n; i++)
-        if (!names[i] || !*names[i])
-            return kw_error_set(err, KW_ERR_INVALID_ARG, "topic %zu has no name", i);
+    kw_err e = kwi_admin_check_names(names, n, "topic", "name", err);
+    if (e != KW_ERR_OK)
+        return e;
     kwi_aop *op = kwi_admin_begin(ad, &k_describe_topics, n, sizeof(tdesc_item), o, cb, ud, err);
     if (!op)
         return err ? err->code : KW_ERR_INVALID_ARG;
-    kw_err e = KW_ERR_OK;
     op->md_all = n == 0;
     op->md_topics = kwi_aop_alloc(op, n, sizeof(kw_slice));
     if (!op->md_topics)

@@ -24,17 +24,12 @@ typedef struct lg_state {
 } lg_state;
 
 static void
-on_list_groups(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_list_groups(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
     lg_item *it = kwi_aop_item(op, rq->idx[0]);
-    if (err != KW_ERR_OK) {
-        kwi_aitem_fail(&it->h, err, d->msg);
-        return;
-    }
     const kw_list_groups_resp *m = resp->body;
-    char what[64];
-    snprintf(what, sizeof(what), "broker %d", (int)it->node);
-    kwi_aitem_broker(&it->h, m->error_code, KW_SLICE_NULL, "ListGroups", what);
+    kwi_aitem_broker(&it->h, m->error_code, KW_SLICE_NULL, "ListGroups", "broker %d",
+                     (int)it->node);
     if (m->error_code)
         return;
     it->groups =
@@ -183,13 +178,9 @@ typedef struct grp_head {
 static void at_coordinator(kwi_aop *op, int32_t i, int32_t node);
 
 static void
-on_find_coord(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_find_coord(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
     grp_head *it = kwi_aop_item(op, rq->idx[0]);
-    if (err != KW_ERR_OK) {
-        kwi_aitem_fail(&it->h, err, d->msg);
-        return;
-    }
     const kw_find_coordinator_resp *m = resp->body;
     int16_t code = m->error_code;
     kw_slice msg = m->error_message;
@@ -201,10 +192,8 @@ on_find_coord(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kw
         msg = e ? e->error_message : KW_SLICE_NULL;
         node = e ? e->node_id : -1;
     }
-    char what[300];
-    snprintf(what, sizeof(what), "group %s", it->group);
     if (code != 0) {
-        kwi_aitem_broker(&it->h, code, msg, "FindCoordinator", what);
+        kwi_aitem_broker(&it->h, code, msg, "FindCoordinator", "group %s", it->group);
         return;
     }
     it->coordinator = node;
@@ -372,42 +361,31 @@ cgd_build(kwi_aop *op, kwi_areq *rq, grp_head *it)
 }
 
 static void
-on_cgd(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_cgd(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
     dg_item *it = kwi_aop_item(op, rq->idx[0]);
-    if (err != KW_ERR_OK) {
-        kwi_aitem_fail(&it->g.h, err, d->msg);
-        return;
-    }
     const kw_consumer_group_describe_resp *m = resp->body;
-    char what[300];
-    snprintf(what, sizeof(what), "group %s", it->g.group);
     if (m->n_groups < 1) {
         kwi_aitem_fail(&it->g.h, KW_ERR_MALFORMED, "ConsumerGroupDescribe: no group in answer");
         return;
     }
     const kw_consumer_group_described_group *g = &m->groups[0];
-    kwi_aitem_broker(&it->g.h, g->error_code, g->error_message, "ConsumerGroupDescribe", what);
+    kwi_aitem_broker(&it->g.h, g->error_code, g->error_message, "ConsumerGroupDescribe", "group %s",
+                     it->g.group);
     if (g->error_code == 0)
         dg_copy_consumer(op, it, g);
 }
 
 static void
-on_dg(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_dg(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
     dg_item *it = kwi_aop_item(op, rq->idx[0]);
-    if (err != KW_ERR_OK) {
-        kwi_aitem_fail(&it->g.h, err, d->msg);
-        return;
-    }
     const kw_describe_groups_resp *m = resp->body;
     if (m->n_groups < 1) {
         kwi_aitem_fail(&it->g.h, KW_ERR_MALFORMED, "DescribeGroups: no group in the answer");
         return;
     }
     const kw_described_group *g = &m->groups[0];
-    char what[300];
-    snprintf(what, sizeof(what), "group %s", it->g.group);
     /* Before DescribeGroups v6 an unknown group is answered as state Dead, no error. A group
      * unknown to the classic protocol may be a KIP-848 consumer group. */
     bool unknown = g->error_code == KWI_E_GROUP_NOT_FOUND ||
@@ -416,12 +394,9 @@ on_dg(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *
         send_group(op, rq->idx[0], rq->node, on_cgd, KWI_API_CG_DESCRIBE, cgd_build, 0);
         return;
     }
-    if (unknown) {
-        kwi_aitem_broker(&it->g.h, KWI_E_GROUP_NOT_FOUND, g->error_message, "DescribeGroups", what);
-        return;
-    }
-    kwi_aitem_broker(&it->g.h, g->error_code, g->error_message, "DescribeGroups", what);
-    if (g->error_code == 0)
+    kwi_aitem_broker(&it->g.h, unknown ? KWI_E_GROUP_NOT_FOUND : g->error_code, g->error_message,
+                     "DescribeGroups", "group %s", it->g.group);
+    if (!unknown && g->error_code == 0)
         dg_copy_classic(op, it, g);
 }
 
@@ -485,11 +460,9 @@ groups_call(kw_admin *ad, const kwi_akind *k, size_t item_sz, const char *const 
             const kw_admin_opts *o, kw_admin_cb cb, void *ud, kw_error *err, kwi_aop **out)
 {
     *out = NULL;
-    if (n > 0 && !ids)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "no groups");
-    for (size_t i = 0; i < n; i++)
-        if (!ids[i] || !*ids[i])
-            return kw_error_set(err, KW_ERR_INVALID_ARG, "group %zu has no id", i);
+    kw_err e = kwi_admin_check_names(ids, n, "group", "id", err);
+    if (e != KW_ERR_OK)
+        return e;
     kwi_aop *op = kwi_admin_begin(ad, k, n, item_sz, o, cb, ud, err);
     if (!op)
         return err ? err->code : KW_ERR_INVALID_ARG;
@@ -595,13 +568,9 @@ go_copy(kwi_aop *op, go_item *it, const kw_offset_fetch_resp_topic *topics, int3
 }
 
 static void
-on_offset_fetch(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_offset_fetch(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
     go_item *it = kwi_aop_item(op, rq->idx[0]);
-    if (err != KW_ERR_OK) {
-        kwi_aitem_fail(&it->g.h, err, d->msg);
-        return;
-    }
     const kw_offset_fetch_resp *m = resp->body;
     int16_t code = m->error_code;
     const kw_offset_fetch_resp_topic *topics = m->topics;
@@ -612,15 +581,13 @@ on_offset_fetch(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const 
         topics = g ? g->topics : NULL;
         nt = g ? g->n_topics : 0;
     }
-    char what[300];
-    snprintf(what, sizeof(what), "group %s", it->g.group);
     /* A partition that is still being committed (UNSTABLE_OFFSET_COMMIT, retriable) makes
      * the group's answer incomplete: ask again. */
     for (int32_t t = 0; !code && t < nt; t++)
         for (int32_t j = 0; j < topics[t].n_partitions && !code; j++)
             if (kw_broker_err_retriable(topics[t].partitions[j].error_code))
                 code = topics[t].partitions[j].error_code;
-    kwi_aitem_broker(&it->g.h, code, KW_SLICE_NULL, "OffsetFetch", what);
+    kwi_aitem_broker(&it->g.h, code, KW_SLICE_NULL, "OffsetFetch", "group %s", it->g.group);
     if (code == 0)
         go_copy(op, it, topics, nt > 0 ? nt : 0);
 }
@@ -739,17 +706,7 @@ go_next(kwi_aop *op)
         }
     kwi_aop_rephase(op, v, n, sizeof(*v));
     op->topic_md = true;
-    /* kwi_poff_md_topics reads items as kwi_poff_item: give it the first of each. */
-    op->md_topics = kwi_aop_alloc(op, (size_t)n, sizeof(kw_slice));
-    op->n_md_topics = 0;
-    for (int32_t i = 0; op->md_topics && i < n; i++) {
-        bool dup = false;
-        for (int32_t t = 0; t < op->n_md_topics && !dup; t++)
-            dup = kw_slice_eq(op->md_topics[t], v[i].p.topic);
-        if (!dup)
-            op->md_topics[op->n_md_topics++] = kw_slice_str(v[i].p.topic);
-    }
-    return op->md_topics != NULL;
+    return kwi_poff_md_topics(op, v, n, sizeof(*v));
 }
 
 static kw_err
@@ -797,12 +754,11 @@ kw_admin_group_offsets(kw_admin *ad, const char *const *group_ids, size_t n,
 {
     if ((n_topics && !topics) || n_topics > 100000)
         return kw_error_set(err, KW_ERR_INVALID_ARG, "bad topic list");
-    for (size_t i = 0; i < n_topics; i++)
-        if (!topics[i] || !*topics[i])
-            return kw_error_set(err, KW_ERR_INVALID_ARG, "topic %zu has no name", i);
+    kw_err e = kwi_admin_check_names(topics, n_topics, "topic", "name", err);
+    if (e != KW_ERR_OK)
+        return e;
     kwi_aop *op;
-    kw_err e =
-        groups_call(ad, &k_group_offsets, sizeof(go_item), group_ids, n, o, cb, ud, err, &op);
+    e = groups_call(ad, &k_group_offsets, sizeof(go_item), group_ids, n, o, cb, ud, err, &op);
     if (!op)
         return e;
     go_state *st = kwi_aop_alloc(op, 1, sizeof(*st));

@@ -3,7 +3,8 @@
  * Layout of src/client/admin*:
  *   admin.c         the handle, the life of a call (submit, attempts, retries, the end),
  *                   sending requests on behalf of a call, wait and free
- *   admin_util.c    copies into a call's arena, errors, metadata lookups, version checks
+ *   admin_util.c    copies into a call's arena, item errors and the steps response handlers
+ *                   share, metadata lookups, version checks, the start of public calls
  *   admin_topics.c  CreateTopics, DeleteTopics, CreatePartitions (at the controller)
  *   admin_configs.c DescribeConfigs, describe topics (Metadata + DescribeConfigs)
  *   admin_offsets.c ListOffsets and DeleteRecords (split by leader)
@@ -16,7 +17,9 @@
  * state, a Metadata request of its own for the topics involved (allow_auto_topic_creation
  * false, so a missing topic is reported rather than created). The kind's dispatch function
  * then sends requests for the items not done yet; their handlers mark items done (success or
- * a final error) or leave them pending with the retriable error seen. When nothing of the
+ * a final error) or leave them pending with the retriable error seen. A request that fails in
+ * transport (or whose answer does not decode) fails its pending items the same way for every
+ * kind, unless the request has an error handler of its own. When nothing of the
  * attempt is in flight any more, the call ends if every item is done, else the next attempt
  * starts after a backoff, until the call's deadline, when the pending items end with
  * KW_ERR_TIMED_OUT. A kind may go on with new items once all are done (next_phase: group
@@ -136,10 +139,10 @@ struct kw_admin {
     bool closing;
 };
 
-/* The handler of one request: err is KW_ERR_OK with resp->body set, or the transport error.
- * `rq` is freed after the handler returns. */
-typedef void (*kwi_areq_fn)(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d,
-                            const kwi_resp *resp);
+/* The handler of one request's response (resp->body set). `rq` is freed after it returns. */
+typedef void (*kwi_areq_fn)(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp);
+/* The handler of its transport error (d->code), when the request sets one. */
+typedef void (*kwi_areq_err_fn)(kwi_aop *op, kwi_areq *rq, const kw_error *d);
 
 struct kwi_areq {
     kwi_aop *op;
@@ -148,6 +151,9 @@ struct kwi_areq {
     int32_t node;
     int32_t *idx; /* the items the request carries, in the order they were put in */
     int32_t n_idx;
+    /* NULL (the usual case): a transport error fails the request's pending items
+     * (kwi_areq_fail_rest), so response handlers read only responses. */
+    kwi_areq_err_fn on_error;
 };
 
 /* ---- admin.c ----------------------------------------------------------------------------- */
@@ -190,8 +196,14 @@ char *kwi_aop_strdup(kwi_aop *op, const char *s);
 /* A NUL-terminated copy of a wire string; NULL for a null slice (and on nomem). */
 char *kwi_aop_slicedup(kwi_aop *op, kw_slice s);
 /* Sets an item's error from a broker code: done unless the code is retriable (or
- * NOT_CONTROLLER / NOT_COORDINATOR ...); `what` names the item ("topic x"). */
-void kwi_aitem_broker(kwi_aitem *it, int16_t code, kw_slice msg, const char *api, const char *what);
+ * NOT_CONTROLLER / NOT_COORDINATOR ...); the printf-style `what` names the item ("topic %s"),
+ * so each handler does not format it into a buffer of its own. */
+void kwi_aitem_broker(kwi_aitem *it, int16_t code, kw_slice msg, const char *api, const char *what,
+                      ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
 void kwi_aitem_ok(kwi_aitem *it);
 /* The item failed in transport or locally; retriable errors keep it pending. */
 void kwi_aitem_fail(kwi_aitem *it, kw_err code, const char *msg);
@@ -209,6 +221,14 @@ int32_t kwi_areq_match(kwi_aop *op, const kwi_areq *rq, size_t name_off, kw_slic
 /* Every item of rq still pending on rq's node fails with code (a transport error, or no
  * entry in the response). */
 void kwi_areq_fail_rest(kwi_aop *op, const kwi_areq *rq, kw_err code, const char *msg);
+/* The end of a response handler: the items of rq the `api` response did not answer fail
+ * with KW_ERR_MALFORMED ("the broker's <api> response left the <noun> out"). */
+void kwi_areq_left_out(kwi_aop *op, const kwi_areq *rq, const char *api, const char *noun);
+/* Settles the pending item of rq that a per-topic result names (matched as kwi_areq_match
+ * does, the result's position as hint) from its broker code; returns the item, or NULL
+ * when none matches. The result handlers of the topic calls share it. */
+void *kwi_areq_topic_result(kwi_aop *op, const kwi_areq *rq, size_t name_off, int32_t hint,
+                            kw_slice name, int16_t code, kw_slice msg, const char *api);
 /* A request to node carrying every pending item (their dest set), or NULL (none or nomem). */
 kwi_areq *kwi_aop_collect(kwi_aop *op, kwi_areq_fn fn, int32_t node);
 /* Sends rq; when that fails its items take the error. msg NULL = out of memory. */
@@ -219,6 +239,25 @@ kwi_aop *kwi_admin_begin(kw_admin *ad, const kwi_akind *k, size_t n, size_t item
                          const kw_admin_opts *o, kw_admin_cb cb, void *ud, kw_error *err);
 /* Submits (e OK) or discards op, and releases the lock; returns e. */
 kw_err kwi_admin_end(kwi_aop *op, kw_err e);
+/* Checks a caller's list of n names: "no <noun>s" for a NULL list, "<noun> <i> has no
+ * <field>" for a NULL or empty name. */
+kw_err kwi_admin_check_names(const char *const *names, size_t n, const char *noun,
+                             const char *field, kw_error *err);
+
+/* A public call whose items each copy one entry of the caller's array. */
+typedef struct kwi_acall {
+    const kwi_akind *k;
+    size_t item_sz;
+    const void *in; /* n entries of in_sz bytes */
+    size_t n, in_sz;
+    /* Checks and copies one entry into its (zeroed) item; an error ends the call. */
+    kw_err (*copy)(kwi_aop *op, void *item, const void *in, kw_error *err);
+    const char *none; /* the error when `in` is NULL and n > 0 ("no topics") */
+} kwi_acall;
+
+/* Starts, fills and submits such a call (kwi_admin_begin, copy per entry, kwi_admin_end). */
+kw_err kwi_admin_call(kw_admin *ad, const kwi_acall *call, const kw_admin_opts *o, kw_admin_cb cb,
+                      void *ud, kw_error *err);
 
 /* ---- the kinds (admin_topics.c, admin_offsets.c, admin_groups.c) ------------------------- */
 
@@ -234,7 +273,8 @@ typedef struct kwi_poff_item {
 } kwi_poff_item;
 
 void kwi_poff_dispatch(kwi_aop *op, const kwi_amd *md, bool delete_records);
-/* Sets op->md_topics to the distinct topics of the items. */
-bool kwi_poff_md_topics(kwi_aop *op, kwi_poff_item *items, int32_t n);
+/* Sets op->md_topics to the distinct topics of n items of item_sz bytes, each beginning
+ * with a kwi_poff_item. */
+bool kwi_poff_md_topics(kwi_aop *op, const void *items, int32_t n, size_t item_sz);
 
 #endif

@@ -8,15 +8,11 @@
 
 #include "client/admin_int.h"
 
-static void
-what(const kwi_poff_item *it, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s [%d]", it->topic, (int)it->partition);
-}
-
-/* The item of rq for (topic, partition); the request's order is tried first. */
+/* Settles the item of rq that answers (topic, partition) from its broker code and returns
+ * it; NULL when none does. The request's order is tried first (hint). */
 static kwi_poff_item *
-find(kwi_aop *op, const kwi_areq *rq, kw_slice topic, int32_t part, int32_t *hint)
+answer(kwi_aop *op, const kwi_areq *rq, kw_slice topic, int32_t part, int32_t *hint, int16_t code,
+       const char *api)
 {
     for (int32_t k = 0; k < rq->n_idx; k++) {
         int32_t pos = (*hint + k) % rq->n_idx;
@@ -24,6 +20,8 @@ find(kwi_aop *op, const kwi_areq *rq, kw_slice topic, int32_t part, int32_t *hin
         if (it->partition == part && it->h.dest == rq->node && !it->h.done &&
             kw_slice_eq(topic, it->topic)) {
             *hint = pos + 1;
+            kwi_aitem_broker(&it->h, code, KW_SLICE_NULL, api, "%s [%d]", it->topic,
+                             (int)it->partition);
             return it;
         }
     }
@@ -31,57 +29,42 @@ find(kwi_aop *op, const kwi_areq *rq, kw_slice topic, int32_t part, int32_t *hin
 }
 
 static void
-on_list_offsets(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_list_offsets(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
-    if (err != KW_ERR_OK) {
-        kwi_areq_fail_rest(op, rq, err, d->msg);
-        return;
-    }
     const kw_list_offsets_resp *m = resp->body;
     int32_t hint = 0;
-    char w[300];
     for (int32_t i = 0; i < m->n_topics; i++) {
         const kw_list_offsets_resp_topic *t = &m->topics[i];
         for (int32_t k = 0; k < t->n_partitions; k++) {
             const kw_list_offsets_resp_partition *p = &t->partitions[k];
-            kwi_poff_item *it = find(op, rq, t->name, p->partition_index, &hint);
+            kwi_poff_item *it =
+                answer(op, rq, t->name, p->partition_index, &hint, p->error_code, "ListOffsets");
             if (!it)
                 continue;
-            what(it, w, sizeof(w));
-            kwi_aitem_broker(&it->h, p->error_code, KW_SLICE_NULL, "ListOffsets", w);
             it->offset = p->offset;
             it->timestamp = p->timestamp;
             it->leader_epoch = resp->ver >= 4 ? p->leader_epoch : -1;
         }
     }
-    kwi_areq_fail_rest(op, rq, KW_ERR_MALFORMED,
-                       "the broker's ListOffsets response left the partition out");
+    kwi_areq_left_out(op, rq, "ListOffsets", "partition");
 }
 
 static void
-on_delete_records(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_delete_records(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
-    if (err != KW_ERR_OK) {
-        kwi_areq_fail_rest(op, rq, err, d->msg);
-        return;
-    }
     const kw_delete_records_resp *m = resp->body;
     int32_t hint = 0;
-    char w[300];
     for (int32_t i = 0; i < m->n_topics; i++) {
         const kw_delete_records_resp_topic *t = &m->topics[i];
         for (int32_t k = 0; k < t->n_partitions; k++) {
             const kw_delete_records_resp_partition *p = &t->partitions[k];
-            kwi_poff_item *it = find(op, rq, t->name, p->partition_index, &hint);
-            if (!it)
-                continue;
-            what(it, w, sizeof(w));
-            kwi_aitem_broker(&it->h, p->error_code, KW_SLICE_NULL, "DeleteRecords", w);
-            it->offset = p->low_watermark;
+            kwi_poff_item *it =
+                answer(op, rq, t->name, p->partition_index, &hint, p->error_code, "DeleteRecords");
+            if (it)
+                it->offset = p->low_watermark;
         }
     }
-    kwi_areq_fail_rest(op, rq, KW_ERR_MALFORMED,
-                       "the broker's DeleteRecords response left the partition out");
+    kwi_areq_left_out(op, rq, "DeleteRecords", "partition");
 }
 
 /* Places item i on its leader, or settles it from the Metadata (unknown topic or partition:
@@ -89,8 +72,6 @@ on_delete_records(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, cons
 static int32_t
 route(kwi_aop *op, const kw_metadata_resp *md, kwi_poff_item *it)
 {
-    char w[300];
-    what(it, w, sizeof(w));
     const kw_metadata_resp_topic *t = kwi_amd_topic(md, it->topic);
     int16_t code = !t ? KWI_E_UNKNOWN_TOPIC : t->error_code;
     const kw_metadata_resp_partition *p = NULL;
@@ -102,7 +83,8 @@ route(kwi_aop *op, const kw_metadata_resp *md, kwi_poff_item *it)
     if (!code && p->leader_id < 0)
         code = KWI_E_LEADER_NA;
     if (code) {
-        kwi_aitem_broker(&it->h, code, KW_SLICE_NULL, "Metadata", w);
+        kwi_aitem_broker(&it->h, code, KW_SLICE_NULL, "Metadata", "%s [%d]", it->topic,
+                         (int)it->partition);
         /* The topic or partition does not exist (the Metadata asked creates nothing). */
         it->h.done = it->h.done || code == KWI_E_UNKNOWN_TOPIC;
         return -1;
@@ -264,18 +246,19 @@ kwi_poff_dispatch(kwi_aop *op, const kwi_amd *md, bool del)
 }
 
 bool
-kwi_poff_md_topics(kwi_aop *op, kwi_poff_item *items, int32_t n)
+kwi_poff_md_topics(kwi_aop *op, const void *items, int32_t n, size_t item_sz)
 {
     op->md_topics = kwi_aop_alloc(op, (size_t)n, sizeof(kw_slice));
     if (!op->md_topics)
         return false;
     op->n_md_topics = 0;
     for (int32_t i = 0; i < n; i++) {
+        const kwi_poff_item *it = (const void *)((const char *)items + (size_t)i * item_sz);
         bool dup = false;
         for (int32_t k = 0; k < op->n_md_topics && !dup; k++)
-            dup = kw_slice_eq(op->md_topics[k], items[i].topic);
+            dup = kw_slice_eq(op->md_topics[k], it->topic);
         if (!dup)
-            op->md_topics[op->n_md_topics++] = kw_slice_str(items[i].topic);
+            op->md_topics[op->n_md_topics++] = kw_slice_str(it->topic);
     }
     op->md_all = false;
     return true;
@@ -349,7 +332,7 @@ poff_call(kw_admin *ad, const kwi_akind *k, const kw_partition_offset_req *parts
         if (!(it->topic = kwi_aop_strdup(op, parts[i].topic)))
             e = kw_error_set(err, KW_ERR_NOMEM, "out of memory");
     }
-    if (e == KW_ERR_OK && !kwi_poff_md_topics(op, op->items, op->n_items))
+    if (e == KW_ERR_OK && !kwi_poff_md_topics(op, op->items, op->n_items, op->item_sz))
         e = kw_error_set(err, KW_ERR_NOMEM, "out of memory");
     return kwi_admin_end(op, e);
 }

@@ -1,7 +1,7 @@
 /* Topic administration: CreateTopics, DeleteTopics and CreatePartitions (at the controller,
- * retrying NOT_CONTROLLER after a metadata refresh), DescribeConfigs (topic resources at any
- * broker, broker resources at that broker) and describe topics (Metadata plus DescribeConfigs).
- * Each request carries every item still pending; the response is matched back by name. */
+ * retrying NOT_CONTROLLER after a metadata refresh; DescribeConfigs and describe topics are in
+ * admin_configs.c). Each request carries every item still pending; the response is matched
+ * back by name (kwi_areq_topic_result). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,44 +20,40 @@ typedef struct ct_item {
     kw_topic_result r;
 } ct_item;
 
+/* CreateTopics v5+ returns each new topic's partitions, replication factor and configs. */
 static void
-on_create(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+ct_copy_result(kwi_aop *op, ct_item *it, const kw_creatable_topic_result *t, int16_t ver)
 {
-    if (err != KW_ERR_OK) {
-        kwi_areq_fail_rest(op, rq, err, d->msg);
+    it->r.id = t->topic_id;
+    it->r.partitions = ver >= 5 ? t->num_partitions : -1;
+    it->r.replication_factor = ver >= 5 ? t->replication_factor : -1;
+    if (ver < 5 || t->n_configs <= 0)
         return;
+    kw_config_entry *v = kwi_aop_alloc(op, (size_t)t->n_configs, sizeof(*v));
+    for (int32_t k = 0; v && k < t->n_configs; k++) {
+        v[k].name = kwi_aop_slicedup(op, t->configs[k].name);
+        v[k].value = kwi_aop_slicedup(op, t->configs[k].value);
+        v[k].read_only = t->configs[k].read_only;
+        v[k].sensitive = t->configs[k].is_sensitive;
+        v[k].source = t->configs[k].config_source;
+        v[k].is_default = t->configs[k].config_source == 5;
     }
+    it->r.configs = v;
+    it->r.n_configs = v ? t->n_configs : 0;
+}
+
+static void
+on_create(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
+{
     const kw_create_topics_resp *m = resp->body;
     for (int32_t i = 0; i < m->n_topics; i++) {
         const kw_creatable_topic_result *t = &m->topics[i];
-        int32_t j = kwi_areq_match(op, rq, offsetof(ct_item, name), t->name, i);
-        if (j < 0)
-            continue;
-        ct_item *it = kwi_aop_item(op, j);
-        char what[300];
-        snprintf(what, sizeof(what), "topic %s", it->name);
-        kwi_aitem_broker(&it->h, t->error_code, t->error_message, "CreateTopics", what);
-        if (t->error_code != 0)
-            continue;
-        it->r.id = t->topic_id;
-        it->r.partitions = resp->ver >= 5 ? t->num_partitions : -1;
-        it->r.replication_factor = resp->ver >= 5 ? t->replication_factor : -1;
-        if (resp->ver >= 5 && t->n_configs > 0) {
-            kw_config_entry *v = kwi_aop_alloc(op, (size_t)t->n_configs, sizeof(*v));
-            for (int32_t k = 0; v && k < t->n_configs; k++) {
-                v[k].name = kwi_aop_slicedup(op, t->configs[k].name);
-                v[k].value = kwi_aop_slicedup(op, t->configs[k].value);
-                v[k].read_only = t->configs[k].read_only;
-                v[k].sensitive = t->configs[k].is_sensitive;
-                v[k].source = t->configs[k].config_source;
-                v[k].is_default = t->configs[k].config_source == 5;
-            }
-            it->r.configs = v;
-            it->r.n_configs = v ? t->n_configs : 0;
-        }
+        ct_item *it = kwi_areq_topic_result(op, rq, offsetof(ct_item, name), i, t->name,
+                                            t->error_code, t->error_message, "CreateTopics");
+        if (it && t->error_code == 0)
+            ct_copy_result(op, it, t, resp->ver);
     }
-    kwi_areq_fail_rest(op, rq, KW_ERR_MALFORMED,
-                       "the broker's CreateTopics response left the topic out");
+    kwi_areq_left_out(op, rq, "CreateTopics", "topic");
 }
 
 static void
@@ -125,8 +121,10 @@ kw_new_topic_init(kw_new_topic *t)
 }
 
 static kw_err
-copy_new_topic(kwi_aop *op, ct_item *it, const kw_new_topic *in, kw_error *err)
+copy_new_topic(kwi_aop *op, void *item, const void *entry, kw_error *err)
 {
+    ct_item *it = item;
+    const kw_new_topic *in = entry;
     if (in->assignment && (in->partitions > MAX_NEW_PARTS || in->replication_factor > MAX_RF))
         return kw_error_set(err, KW_ERR_INVALID_ARG,
                             "an assignment of more than %d partitions or %d replicas",
@@ -179,15 +177,9 @@ kw_err
 kw_admin_create_topics(kw_admin *ad, const kw_new_topic *topics, size_t n, const kw_admin_opts *o,
                        kw_admin_cb cb, void *ud, kw_error *err)
 {
-    if (n > 0 && !topics)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "no topics");
-    kwi_aop *op = kwi_admin_begin(ad, &k_create, n, sizeof(ct_item), o, cb, ud, err);
-    if (!op)
-        return err ? err->code : KW_ERR_INVALID_ARG;
-    kw_err e = KW_ERR_OK;
-    for (size_t i = 0; i < n && e == KW_ERR_OK; i++)
-        e = copy_new_topic(op, kwi_aop_item(op, (int32_t)i), &topics[i], err);
-    return kwi_admin_end(op, e);
+    const kwi_acall call = {&k_create,       sizeof(ct_item), topics,     n,
+                            sizeof(*topics), copy_new_topic,  "no topics"};
+    return kwi_admin_call(ad, &call, o, cb, ud, err);
 }
 
 /* ---- DeleteTopics ------------------------------------------------------------------------ */
@@ -198,25 +190,15 @@ typedef struct dt_item {
 } dt_item;
 
 static void
-on_delete(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_delete(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
-    if (err != KW_ERR_OK) {
-        kwi_areq_fail_rest(op, rq, err, d->msg);
-        return;
-    }
     const kw_delete_topics_resp *m = resp->body;
     for (int32_t i = 0; i < m->n_responses; i++) {
         const kw_deletable_topic_result *t = &m->responses[i];
-        int32_t j = kwi_areq_match(op, rq, offsetof(dt_item, name), t->name, i);
-        if (j < 0)
-            continue;
-        dt_item *it = kwi_aop_item(op, j);
-        char what[300];
-        snprintf(what, sizeof(what), "topic %s", it->name);
-        kwi_aitem_broker(&it->h, t->error_code, t->error_message, "DeleteTopics", what);
+        kwi_areq_topic_result(op, rq, offsetof(dt_item, name), i, t->name, t->error_code,
+                              t->error_message, "DeleteTopics");
     }
-    kwi_areq_fail_rest(op, rq, KW_ERR_MALFORMED,
-                       "the broker's DeleteTopics response left the topic out");
+    kwi_areq_left_out(op, rq, "DeleteTopics", "topic");
 }
 
 static void
@@ -255,25 +237,22 @@ delete_result(kwi_aop *op, kw_admin_result *r)
 static const kwi_akind k_delete = {KW_ADMIN_DELETE_TOPICS, "DeleteTopics", false,
                                    delete_dispatch,        NULL,           delete_result};
 
+static kw_err
+copy_delete(kwi_aop *op, void *item, const void *entry, kw_error *err)
+{
+    dt_item *it = item;
+    it->name = kwi_aop_strdup(op, *(const char *const *)entry);
+    return it->name ? KW_ERR_OK : kw_error_set(err, KW_ERR_NOMEM, "out of memory");
+}
+
 kw_err
 kw_admin_delete_topics(kw_admin *ad, const char *const *names, size_t n, const kw_admin_opts *o,
                        kw_admin_cb cb, void *ud, kw_error *err)
 {
-    if (n > 0 && !names)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "no topics");
-    for (size_t i = 0; i < n; i++)
-        if (!names[i] || !*names[i])
-            return kw_error_set(err, KW_ERR_INVALID_ARG, "topic %zu has no name", i);
-    kwi_aop *op = kwi_admin_begin(ad, &k_delete, n, sizeof(dt_item), o, cb, ud, err);
-    if (!op)
-        return err ? err->code : KW_ERR_INVALID_ARG;
-    kw_err e = KW_ERR_OK;
-    for (size_t i = 0; i < n && e == KW_ERR_OK; i++) {
-        dt_item *it = kwi_aop_item(op, (int32_t)i);
-        if (!(it->name = kwi_aop_strdup(op, names[i])))
-            e = kw_error_set(err, KW_ERR_NOMEM, "out of memory");
-    }
-    return kwi_admin_end(op, e);
+    kw_err e = kwi_admin_check_names(names, n, "topic", "name", err);
+    const kwi_acall call = {&k_delete,      sizeof(dt_item), names,      n,
+                            sizeof(*names), copy_delete,     "no topics"};
+    return e != KW_ERR_OK ? e : kwi_admin_call(ad, &call, o, cb, ud, err);
 }
 
 /* ---- CreatePartitions -------------------------------------------------------------------- */
@@ -285,25 +264,15 @@ typedef struct cp_item {
 } cp_item;
 
 static void
-on_create_parts(kwi_aop *op, kwi_areq *rq, kw_err err, const kw_error *d, const kwi_resp *resp)
+on_create_parts(kwi_aop *op, kwi_areq *rq, const kwi_resp *resp)
 {
-    if (err != KW_ERR_OK) {
-        kwi_areq_fail_rest(op, rq, err, d->msg);
-        return;
-    }
     const kw_create_partitions_resp *m = resp->body;
     for (int32_t i = 0; i < m->n_results; i++) {
         const kw_create_partitions_topic_result *t = &m->results[i];
-        int32_t j = kwi_areq_match(op, rq, offsetof(cp_item, name), t->name, i);
-        if (j < 0)
-            continue;
-        cp_item *it = kwi_aop_item(op, j);
-        char what[300];
-        snprintf(what, sizeof(what), "topic %s", it->name);
-        kwi_aitem_broker(&it->h, t->error_code, t->error_message, "CreatePartitions", what);
+        kwi_areq_topic_result(op, rq, offsetof(cp_item, name), i, t->name, t->error_code,
+                              t->error_message, "CreatePartitions");
     }
-    kwi_areq_fail_rest(op, rq, KW_ERR_MALFORMED,
-                       "the broker's CreatePartitions response left the topic out");
+    kwi_areq_left_out(op, rq, "CreatePartitions", "topic");
 }
 
 static void
@@ -338,8 +307,10 @@ static const kwi_akind k_create_parts = {
     create_parts_result};
 
 static kw_err
-copy_new_parts(kwi_aop *op, cp_item *it, const kw_new_partitions *in, kw_error *err)
+copy_new_parts(kwi_aop *op, void *item, const void *entry, kw_error *err)
 {
+    cp_item *it = item;
+    const kw_new_partitions *in = entry;
     if (!in->topic || !*in->topic)
         return kw_error_set(err, KW_ERR_INVALID_ARG, "a topic without a name");
     it->name = kwi_aop_strdup(op, in->topic);
@@ -369,13 +340,7 @@ kw_err
 kw_admin_create_partitions(kw_admin *ad, const kw_new_partitions *parts, size_t n,
                            const kw_admin_opts *o, kw_admin_cb cb, void *ud, kw_error *err)
 {
-    if (n > 0 && !parts)
-        return kw_error_set(err, KW_ERR_INVALID_ARG, "no topics");
-    kwi_aop *op = kwi_admin_begin(ad, &k_create_parts, n, sizeof(cp_item), o, cb, ud, err);
-    if (!op)
-        return err ? err->code : KW_ERR_INVALID_ARG;
-    kw_err e = KW_ERR_OK;
-    for (size_t i = 0; i < n && e == KW_ERR_OK; i++)
-        e = copy_new_parts(op, kwi_aop_item(op, (int32_t)i), &parts[i], err);
-    return kwi_admin_end(op, e);
+    const kwi_acall call = {&k_create_parts, sizeof(cp_item), parts,      n,
+                            sizeof(*parts),  copy_new_parts,  "no topics"};
+    return kwi_admin_call(ad, &call, o, cb, ud, err);
 }

@@ -1,5 +1,7 @@
 /* Helpers of the admin calls: copies into a call's arena, item errors, lookups in a Metadata
  * response, version checks. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_ITEMS 100000
@@ -55,12 +57,18 @@ retry_code(int16_t code)
 }
 
 void
-kwi_aitem_broker(kwi_aitem *it, int16_t code, kw_slice msg, const char *api, const char *what)
+kwi_aitem_broker(kwi_aitem *it, int16_t code, kw_slice msg, const char *api, const char *what_fmt,
+                 ...)
 {
     if (code == 0) {
         kwi_aitem_ok(it);
         return;
     }
+    char what[300];
+    va_list ap;
+    va_start(ap, what_fmt);
+    vsnprintf(what, sizeof(what), what_fmt, ap);
+    va_end(ap);
     if (msg.len > 0)
         kw_error_set(&it->e, KW_ERR_BROKER, "%s: %s %s: %.*s", what, api, kw_broker_err_name(code),
                      (int)(msg.len > 200 ? 200 : msg.len), (const char *)msg.ptr);
@@ -154,6 +162,27 @@ kwi_areq_fail_rest(kwi_aop *op, const kwi_areq *rq, kw_err code, const char *msg
     }
 }
 
+void
+kwi_areq_left_out(kwi_aop *op, const kwi_areq *rq, const char *api, const char *noun)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "the broker's %s response left the %s out", api, noun);
+    kwi_areq_fail_rest(op, rq, KW_ERR_MALFORMED, msg);
+}
+
+void *
+kwi_areq_topic_result(kwi_aop *op, const kwi_areq *rq, size_t name_off, int32_t hint, kw_slice name,
+                      int16_t code, kw_slice msg, const char *api)
+{
+    int32_t j = kwi_areq_match(op, rq, name_off, name, hint);
+    if (j < 0)
+        return NULL;
+    kwi_aitem *it = kwi_aop_hdr(op, j);
+    const char *n = *(const char *const *)((const char *)it + name_off);
+    kwi_aitem_broker(it, code, msg, api, "topic %s", n);
+    return it;
+}
+
 /* Starts a request for the pending items; returns it with idx filled, or NULL. */
 kwi_areq *
 kwi_aop_collect(kwi_aop *op, kwi_areq_fn fn, int32_t node)
@@ -237,4 +266,37 @@ kwi_admin_end(kwi_aop *op, kw_err e)
         kwi_aop_discard(op);
     pthread_mutex_unlock(&c->lock);
     return e;
+}
+
+kw_err
+kwi_admin_check_names(const char *const *names, size_t n, const char *noun, const char *field,
+                      kw_error *err)
+{
+    if (n > 0 && !names)
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "no %ss", noun);
+    for (size_t i = 0; i < n; i++)
+        if (!names[i] || !*names[i])
+            return kw_error_set(err, KW_ERR_INVALID_ARG, "%s %zu has no %s", noun, i, field);
+    return KW_ERR_OK;
+}
+
+kw_err
+kwi_admin_call(kw_admin *ad, const kwi_acall *call, const kw_admin_opts *o, kw_admin_cb cb,
+               void *ud, kw_error *err)
+{
+    kw_error local; /* begin's failure (no memory ...) is returned even without err */
+    if (!err) {
+        kw_error_init(&local);
+        err = &local;
+    }
+    if (call->n > 0 && !call->in)
+        return kw_error_set(err, KW_ERR_INVALID_ARG, "%s", call->none);
+    kwi_aop *op = kwi_admin_begin(ad, call->k, call->n, call->item_sz, o, cb, ud, err);
+    if (!op)
+        return err->code;
+    kw_err e = KW_ERR_OK;
+    for (size_t i = 0; i < call->n && e == KW_ERR_OK; i++)
+        e = call->copy(op, kwi_aop_item(op, (int32_t)i), (const char *)call->in + i * call->in_sz,
+                       err);
+    return kwi_admin_end(op, e);
 }

@@ -57,76 +57,73 @@ pick_field(kwm_ctx *c, const kw_msgdef *d, int16_t ver, void *msg, uint32_t type
 
 /* ---------------------------------------------------------------- KW_MUT_INT */
 
+/* The range of each integer field type (64-bit for any other, which is only KW_FT_INT64). */
+static const struct {
+    kw_ftype t;
+    int64_t lo, hi;
+} int_ranges[] = {
+    {KW_FT_INT8, INT8_MIN, INT8_MAX},    {KW_FT_INT16, INT16_MIN, INT16_MAX},
+    {KW_FT_INT32, INT32_MIN, INT32_MAX}, {KW_FT_UINT16, 0, UINT16_MAX},
+    {KW_FT_UINT32, 0, UINT32_MAX},
+};
+
 static void
 int_range(kw_ftype t, int64_t *lo, int64_t *hi)
 {
-    switch (t) {
+    *lo = INT64_MIN;
+    *hi = INT64_MAX;
+    for (size_t i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]); i++)
+        if (int_ranges[i].t == t) {
+            *lo = int_ranges[i].lo;
+            *hi = int_ranges[i].hi;
+        }
+}
+
+/* Reads an integer field; with `set`, first stores *set truncated to the field's width (so
+ * v+1 at the maximum wraps to the minimum, which is one more boundary). One switch for both
+ * directions, so reading and writing cannot disagree on a width. */
+static int64_t
+int_io(const kw_field *f, const int64_t *set)
+{
+    uint64_t u = set ? (uint64_t)*set : 0;
+    switch (f->type) {
     case KW_FT_INT8:
-        *lo = INT8_MIN, *hi = INT8_MAX;
-        return;
+        if (set)
+            *(int8_t *)f->value = (int8_t)(uint8_t)u;
+        return *(int8_t *)f->value;
     case KW_FT_INT16:
-        *lo = INT16_MIN, *hi = INT16_MAX;
-        return;
+        if (set)
+            *(int16_t *)f->value = (int16_t)(uint16_t)u;
+        return *(int16_t *)f->value;
     case KW_FT_INT32:
-        *lo = INT32_MIN, *hi = INT32_MAX;
-        return;
+        if (set)
+            *(int32_t *)f->value = (int32_t)(uint32_t)u;
+        return *(int32_t *)f->value;
     case KW_FT_UINT16:
-        *lo = 0, *hi = UINT16_MAX;
-        return;
+        if (set)
+            *(uint16_t *)f->value = (uint16_t)u;
+        return *(uint16_t *)f->value;
     case KW_FT_UINT32:
-        *lo = 0, *hi = UINT32_MAX;
-        return;
+        if (set)
+            *(uint32_t *)f->value = (uint32_t)u;
+        return *(uint32_t *)f->value;
     default:
-        *lo = INT64_MIN, *hi = INT64_MAX;
-        return;
+        if (set)
+            *(int64_t *)f->value = *set;
+        return *(int64_t *)f->value;
     }
 }
 
 static int64_t
 int_get(const kw_field *f)
 {
-    switch (f->type) {
-    case KW_FT_INT8:
-        return *(int8_t *)f->value;
-    case KW_FT_INT16:
-        return *(int16_t *)f->value;
-    case KW_FT_INT32:
-        return *(int32_t *)f->value;
-    case KW_FT_UINT16:
-        return *(uint16_t *)f->value;
-    case KW_FT_UINT32:
-        return *(uint32_t *)f->value;
-    default:
-        return *(int64_t *)f->value;
-    }
+    return int_io(f, NULL);
 }
 
-/* Stores v truncated to the field's width (so v+1 at the maximum wraps to the minimum, which
- * is one more boundary). */
 static void
 int_set(const kw_field *f, int64_t v)
 {
-    uint64_t u = (uint64_t)v;
-    switch (f->type) {
-    case KW_FT_INT8:
-        *(int8_t *)f->value = (int8_t)(uint8_t)u;
-        return;
-    case KW_FT_INT16:
-        *(int16_t *)f->value = (int16_t)(uint16_t)u;
-        return;
-    case KW_FT_INT32:
-        *(int32_t *)f->value = (int32_t)(uint32_t)u;
-        return;
-    case KW_FT_UINT16:
-        *(uint16_t *)f->value = (uint16_t)u;
-        return;
-    case KW_FT_UINT32:
-        *(uint32_t *)f->value = (uint32_t)u;
-        return;
-    default:
-        *(int64_t *)f->value = v;
-        return;
-    }
+    int_io(f, &v);
 }
 
 static int64_t

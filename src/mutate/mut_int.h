@@ -39,6 +39,11 @@ typedef struct kwm_ctx {
     size_t size; /* the input's size, to keep growth within max_size */
     size_t max_size;
     bool post_bytes; /* KW_MUT_BYTES chosen: byte-mutate the encoded result too */
+    /* What o, info and ar point at when the caller passed no options or info (ctx_init in
+     * mutate.c): a context is set up in place and never copied. */
+    kw_mutate_opts dflt;
+    kw_mutate_info local;
+    kw_arena arena;
 } kwm_ctx;
 
 /* Append to info->desc ("; "-separated, cut when full) and record the family. */

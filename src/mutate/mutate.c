@@ -54,28 +54,33 @@ kwm_bytes(kwm_ctx *c, uint8_t *data, size_t size, size_t max_size)
     return n < max_size ? n : max_size;
 }
 
-/* Common setup: options, info, rng and arena. The arena bound keeps a hostile input from
- * making the mutator allocate without limit (decoding is bounded by the frame size anyway). */
+/* Common setup: options, info, rng and arena (all inside c, released by ctx_fini). The arena
+ * bound keeps a hostile input from making the mutator allocate without limit (decoding is
+ * bounded by the frame size anyway). */
 static void
-ctx_init(kwm_ctx *c, kw_arena *ar, const kw_mutate_opts **opts, kw_mutate_opts *dflt,
-         kw_mutate_info **info, kw_mutate_info *local, uint32_t seed, size_t size, size_t max_size)
+ctx_init(kwm_ctx *c, const kw_mutate_opts *opts, kw_mutate_info *info, uint32_t seed, size_t size,
+         size_t max_size)
 {
-    if (!*opts) {
-        kw_mutate_opts_init(dflt);
-        *opts = dflt;
-    }
-    if (!*info)
-        *info = local;
-    memset(*info, 0, sizeof(**info));
     memset(c, 0, sizeof(*c));
+    if (!opts) {
+        kw_mutate_opts_init(&c->dflt);
+        opts = &c->dflt;
+    }
+    c->info = info ? info : &c->local;
+    memset(c->info, 0, sizeof(*c->info));
     /* Mix the seed so that neighbouring seeds start far apart. */
     c->rng.s = (uint64_t)seed * 0x9e3779b97f4a7c15ull ^ 0x6b77697265ull;
-    c->o = *opts;
-    c->info = *info;
+    c->o = opts;
     c->size = size;
     c->max_size = max_size;
-    kw_arena_init(ar, (*opts)->alloc, 64 * (size + max_size) + (1u << 20));
-    c->ar = ar;
+    kw_arena_init(&c->arena, opts->alloc, 64 * (size + max_size) + (1u << 20));
+    c->ar = &c->arena;
+}
+
+static void
+ctx_fini(kwm_ctx *c)
+{
+    kw_arena_fini(&c->arena);
 }
 
 /* Byte-level fallback, plain: used when the structured path is disabled or failed. */
@@ -149,11 +154,54 @@ encode_out(kwm_ctx *c, enc_fn enc, void *arg, uint8_t *data, size_t max_size, si
     return ok;
 }
 
+/* How one kind of input (a frame, a bare body) goes through the structured path: decode it
+ * into arg (naming it in the description), mutate it one family at a time, encode it. */
+typedef struct structured {
+    bool (*decode)(kwm_ctx *c, void *arg, const uint8_t *data, size_t size);
+    step_fn step;
+    enc_fn enc;
+    uint32_t families; /* the families the kind allows */
+} structured;
+
+/* Up to ATTEMPTS decode-mutate-encode rounds on a fresh decode each (a round can fail when
+ * the result does not fit max_size); false when none produced an output, so the caller falls
+ * back to byte mutation. */
+static bool
+structured_run(kwm_ctx *c, const structured *k, void *arg, uint8_t *data, size_t size,
+               size_t max_size, size_t *out)
+{
+    for (int attempt = 0; attempt < ATTEMPTS && (c->o->families & STRUCT_FAMILIES); attempt++) {
+        kw_arena_reset(c->ar);
+        c->n_ov = 0;
+        c->post_bytes = false;
+        c->info->desc[0] = '\0';
+        c->info->families = 0;
+        if (!k->decode(c, arg, data, size))
+            return false;
+        c->info->decoded = true;
+        if (mutate_steps(c, k->families, k->step, arg) == 0)
+            return false;
+        if (encode_out(c, k->enc, arg, data, max_size, out))
+            return true;
+    }
+    return false;
+}
+
 /* ---------------------------------------------------------------- frames */
 
 typedef struct frame_arg {
     kw_frame f;
 } frame_arg;
+
+static bool
+frame_decode(kwm_ctx *c, void *arg, const uint8_t *data, size_t size)
+{
+    kw_frame *f = &((frame_arg *)arg)->f;
+    if (kw_frame_decode(data, size, c->ar, f) != KW_ERR_OK)
+        return false;
+    kwm_note(c, 0, "%s v%d:", f->def->name, f->version);
+    return true;
+}
 
 bool kwm_mutate_header(kwm_ctx *c, kw_frame *f);
 
@@ -179,39 +227,21 @@ frame_enc(kw_wr *w, void *arg, kwm_ctx *c)
     return kwm_frame_encode_ex(w, &((frame_arg *)arg)->f, c->ov, c->n_ov);
 }
 
+static const structured k_frame = {frame_decode, frame_step, frame_enc, KW_MUT_ALL};
+
 size_t
 kw_mutate_frame(uint8_t *data, size_t size, size_t max_size, uint32_t seed,
                 const kw_mutate_opts *opts, kw_mutate_info *info)
 {
-    kw_mutate_opts dflt;
-    kw_mutate_info local;
-    kw_arena ar;
     kwm_ctx c;
     if (size > max_size)
         size = max_size;
-    ctx_init(&c, &ar, &opts, &dflt, &info, &local, seed, size, max_size);
+    ctx_init(&c, opts, info, seed, size, max_size);
     size_t out = 0;
-    if (max_size == 0 || !data)
-        goto done;
-    for (int attempt = 0; attempt < ATTEMPTS && (opts->families & STRUCT_FAMILIES); attempt++) {
-        frame_arg fa;
-        kw_arena_reset(&ar);
-        c.n_ov = 0;
-        c.post_bytes = false;
-        if (kw_frame_decode(data, size, &ar, &fa.f) != KW_ERR_OK)
-            break;
-        info->decoded = true;
-        info->desc[0] = '\0';
-        info->families = 0;
-        kwm_note(&c, 0, "%s v%d:", fa.f.def->name, fa.f.version);
-        if (mutate_steps(&c, KW_MUT_ALL, frame_step, &fa) == 0)
-            break;
-        if (encode_out(&c, frame_enc, &fa, data, max_size, &out))
-            goto done;
-    }
-    out = fallback(&c, data, size, max_size);
-done:
-    kw_arena_fini(&ar);
+    frame_arg fa;
+    if (max_size > 0 && data && !structured_run(&c, &k_frame, &fa, data, size, max_size, &out))
+        out = fallback(&c, data, size, max_size);
+    ctx_fini(&c);
     return out;
 }
 
@@ -219,9 +249,24 @@ done:
 
 typedef struct body_arg {
     const kw_msgdef *d;
+    int16_t ver0; /* the caller's version: every attempt decodes at it */
     int16_t ver;
     void *msg;
 } body_arg;
+
+static bool
+body_decode(kwm_ctx *c, void *arg, const uint8_t *data, size_t size)
+{
+    body_arg *b = arg;
+    b->ver = b->ver0;
+    b->msg = kw_arena_alloc(c->ar, b->d->size ? b->d->size : 1);
+    kw_rd r;
+    kw_rd_init(&r, data, size);
+    if (!b->msg || kw_msg_decode(b->d, b->ver, &r, c->ar, b->msg) != KW_ERR_OK)
+        return false;
+    kwm_note(c, 0, "%s v%d:", b->d->name, b->ver);
+    return true;
+}
 
 static bool
 body_step(kwm_ctx *c, uint32_t fam, void *arg)
@@ -237,45 +282,26 @@ body_enc(kw_wr *w, void *arg, kwm_ctx *c)
     return kw_msg_encode_ex(b->d, b->ver, w, b->msg, c->ov, c->n_ov);
 }
 
+static const structured k_body = {body_decode, body_step, body_enc,
+                                  KW_MUT_ALL & ~(uint32_t)KW_MUT_HEADER};
+
 size_t
 kw_mutate_body(const kw_msgdef *d, int16_t *ver, uint8_t *data, size_t size, size_t max_size,
                uint32_t seed, const kw_mutate_opts *opts, kw_mutate_info *info)
 {
-    kw_mutate_opts dflt;
-    kw_mutate_info local;
-    kw_arena ar;
     kwm_ctx c;
     if (size > max_size)
         size = max_size;
-    ctx_init(&c, &ar, &opts, &dflt, &info, &local, seed, size, max_size);
+    ctx_init(&c, opts, info, seed, size, max_size);
     size_t out = 0;
-    if (max_size == 0 || !data)
-        goto done;
-    for (int attempt = 0; d && ver && attempt < ATTEMPTS && (opts->families & STRUCT_FAMILIES);
-         attempt++) {
-        body_arg b = {d, *ver, NULL};
-        kw_arena_reset(&ar);
-        c.n_ov = 0;
-        c.post_bytes = false;
-        b.msg = kw_arena_alloc(&ar, d->size ? d->size : 1);
-        kw_rd r;
-        kw_rd_init(&r, data, size);
-        if (!b.msg || kw_msg_decode(d, *ver, &r, &ar, b.msg) != KW_ERR_OK)
-            break;
-        info->decoded = true;
-        info->desc[0] = '\0';
-        info->families = 0;
-        kwm_note(&c, 0, "%s v%d:", d->name, *ver);
-        if (mutate_steps(&c, KW_MUT_ALL & ~(uint32_t)KW_MUT_HEADER, body_step, &b) == 0)
-            break;
-        if (encode_out(&c, body_enc, &b, data, max_size, &out)) {
+    body_arg b = {d, ver ? *ver : 0, 0, NULL};
+    if (max_size > 0 && data) {
+        if (d && ver && structured_run(&c, &k_body, &b, data, size, max_size, &out))
             *ver = b.ver;
-            goto done;
-        }
+        else
+            out = fallback(&c, data, size, max_size);
     }
-    out = fallback(&c, data, size, max_size);
-done:
-    kw_arena_fini(&ar);
+    ctx_fini(&c);
     return out;
 }
 
@@ -285,20 +311,17 @@ size_t
 kw_mutate_records(uint8_t *data, size_t size, size_t max_size, uint32_t seed,
                   const kw_mutate_opts *opts, kw_mutate_info *info)
 {
-    kw_mutate_opts dflt;
-    kw_mutate_info local;
-    kw_arena ar;
     kwm_ctx c;
     if (size > max_size)
         size = max_size;
-    ctx_init(&c, &ar, &opts, &dflt, &info, &local, seed, size, max_size);
+    ctx_init(&c, opts, info, seed, size, max_size);
     size_t out = 0;
     if (max_size == 0 || !data)
         goto done;
     if (kwm_on(&c, KW_MUT_RECORDS)) {
         kw_slice s = {data, (int32_t)(size > INT32_MAX ? INT32_MAX : size)};
         if (kwm_records_mutate(&c, &s) && s.len >= 0 && (size_t)s.len <= max_size) {
-            info->decoded = true;
+            c.info->decoded = true;
             memmove(data, s.ptr, (size_t)s.len);
             out = (size_t)s.len;
             goto done;
@@ -306,21 +329,11 @@ kw_mutate_records(uint8_t *data, size_t size, size_t max_size, uint32_t seed,
     }
     out = fallback(&c, data, size, max_size);
 done:
-    kw_arena_fini(&ar);
+    ctx_fini(&c);
     return out;
 }
 
 /* ---------------------------------------------------------------- cross-over */
-
-typedef struct cross_arg {
-    kw_frame f;
-} cross_arg;
-
-static kw_err
-cross_enc(kw_wr *w, void *arg, kwm_ctx *c)
-{
-    return kwm_frame_encode_ex(w, &((cross_arg *)arg)->f, c->ov, c->n_ov);
-}
 
 /* A prefix of d1 and a suffix of d2. */
 static size_t
@@ -346,31 +359,28 @@ size_t
 kw_mutate_crossover(const uint8_t *d1, size_t s1, const uint8_t *d2, size_t s2, uint8_t *out,
                     size_t max_out, uint32_t seed, const kw_mutate_opts *opts, kw_mutate_info *info)
 {
-    kw_mutate_opts dflt;
-    kw_mutate_info local;
-    kw_arena ar;
     kwm_ctx c;
     if (!d1)
         s1 = 0;
     if (!d2)
         s2 = 0;
-    ctx_init(&c, &ar, &opts, &dflt, &info, &local, seed, s1, max_out);
+    ctx_init(&c, opts, info, seed, s1, max_out);
     size_t n = 0;
     if (!out || max_out == 0)
         goto done;
-    cross_arg x;
+    frame_arg x; /* encoded as a mutated frame is */
     kw_frame f2;
-    if (s1 && s2 && kw_frame_decode(d1, s1, &ar, &x.f) == KW_ERR_OK &&
-        kw_frame_decode(d2, s2, &ar, &f2) == KW_ERR_OK && x.f.def == f2.def) {
-        info->decoded = true;
+    if (s1 && s2 && kw_frame_decode(d1, s1, c.ar, &x.f) == KW_ERR_OK &&
+        kw_frame_decode(d2, s2, c.ar, &f2) == KW_ERR_OK && x.f.def == f2.def) {
+        c.info->decoded = true;
         kwm_note(&c, 0, "%s v%d:", x.f.def->name, x.f.version);
         if (kwm_cross_msg(&c, x.f.def, x.f.version, x.f.msg, f2.version, f2.msg)) {
-            if (encode_out(&c, cross_enc, &x, out, max_out, &n))
+            if (encode_out(&c, frame_enc, &x, out, max_out, &n))
                 goto done;
         }
     }
     n = splice(&c, d1, s1, d2, s2, out, max_out);
 done:
-    kw_arena_fini(&ar);
+    ctx_fini(&c);
     return n;
 }

@@ -1,51 +1,27 @@
 /* Helpers of the admin tests (admin_util.h). */
 #include "admin_util.h"
 
+#include "../../support/mockfix.h"
+
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 kw_mock *
 kwt_adm_mock(int32_t brokers)
 {
-    kw_mock_conf mc;
-    kw_mock_conf_init(&mc);
-    mc.brokers = brokers;
-    mc.default_partitions = 2;
-    kw_mock *m = NULL;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_msg(kw_mock_new(&mc, &m, &err) == KW_ERR_OK, "%s", err.msg);
-    ck_assert_int_eq(kw_mock_thread_start(m, &err), KW_ERR_OK);
-    return m;
-}
-
-static void
-log_stderr(void *ud, kw_log_level level, const char *sub, const char *msg)
-{
-    (void)ud;
-    fprintf(stderr, "[%d %s] %s\n", (int)level, sub, msg);
+    kwt_fx_mock_opts o;
+    kwt_fx_mock_opts_init(&o);
+    o.conf.brokers = brokers;
+    o.conf.default_partitions = 2;
+    return kwt_fx_mock(&o);
 }
 
 kw_client *
 kwt_adm_client(const char *bootstrap)
 {
-    kw_conf *conf = NULL;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_int_eq(kw_conf_new(NULL, &conf), KW_ERR_OK);
-    static const char *const kv[][2] = {{"reconnect.backoff.ms", "10"},
-                                        {"reconnect.backoff.max.ms", "100"},
-                                        {"retry.backoff.ms", "10"},
-                                        {"retry.backoff.max.ms", "100"}};
-    ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", bootstrap, &err), KW_ERR_OK);
-    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
-        ck_assert_int_eq(kw_conf_set(conf, kv[i][0], kv[i][1], &err), KW_ERR_OK);
-    kw_client *c = NULL;
-    ck_assert_msg(kw_client_new(conf, &c, &err) == KW_ERR_OK, "%s", err.msg);
-    if (getenv("KWT_LOG"))
-        kw_client_set_log(c, KW_LOG_DEBUG, log_stderr, NULL);
-    return c;
+    static const char *const base[] = {"reconnect.backoff.ms=10", "reconnect.backoff.max.ms=100",
+                                       "retry.backoff.ms=10", "retry.backoff.max.ms=100", NULL};
+    return kwt_fx_client(kwt_fx_conf(NULL, bootstrap, base, NULL), NULL);
 }
 
 void

@@ -2,38 +2,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../../support/mockfix.h"
 #include "busrt_util.h"
 #include "kwire/codec.h"
-#include "kwire/records.h"
 
 int64_t
 brt_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return kwt_fx_now_ms();
 }
 
 kw_mock *
 brt_mock(int32_t partitions, bool auto_create)
 {
-    kw_mock_conf mc;
-    kw_mock_conf_init(&mc);
-    mc.default_partitions = partitions;
-    mc.auto_create_topics = auto_create;
-    kw_mock *m = NULL;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_msg(kw_mock_new(&mc, &m, &err) == KW_ERR_OK, "%s", err.msg);
-    kw_mock_group_conf g;
-    kw_mock_group_conf_init(&g);
-    g.initial_rebalance_delay_ms = 0;
-    g.min_session_timeout_ms = 1000;
-    ck_assert_int_eq(kw_mock_group_conf_set(m, &g), KW_ERR_OK);
-    ck_assert_int_eq(kw_mock_thread_start(m, &err), KW_ERR_OK);
-    return m;
+    kwt_fx_mock_opts o;
+    kwt_fx_mock_opts_init(&o);
+    o.conf.default_partitions = partitions;
+    o.conf.auto_create_topics = auto_create;
+    o.groups.initial_rebalance_delay_ms = 0;
+    o.groups.min_session_timeout_ms = 1000;
+    return kwt_fx_mock(&o);
 }
 
 void
@@ -94,28 +83,18 @@ brt_event(kw_bus_event *ev, const char *type, uint32_t agg, int64_t version, cha
     ev->payload = (kw_slice){(const uint8_t *)buf, n};
 }
 
-static char *
-dup_slice(kw_slice s)
-{
-    if (s.len < 0)
-        return NULL;
-    char *p = malloc((size_t)s.len + 1);
-    memcpy(p, s.ptr, (size_t)s.len);
-    p[s.len] = '\0';
-    return p;
-}
-
 static void
-push(brt_recs *out, const kw_record *r)
+push(const kw_record *r, void *ud)
 {
+    brt_recs *out = ud;
     if (out->n == out->cap) {
         out->cap = out->cap ? out->cap * 2 : 64;
         out->v = realloc(out->v, out->cap * sizeof(*out->v));
     }
     brt_rec *x = &out->v[out->n++];
     x->offset = r->offset;
-    x->key = dup_slice(r->key);
-    x->value = dup_slice(r->value);
+    x->key = kwt_fx_slicedup(r->key);
+    x->value = kwt_fx_slicedup(r->value);
     size_t cap = 64, len = 0;
     x->headers = malloc(cap);
     x->headers[0] = '\0';
@@ -137,33 +116,7 @@ push(brt_recs *out, const kw_record *r)
 void
 brt_mock_records(kw_mock *m, const char *topic, int32_t partition, brt_recs *out)
 {
-    kw_mock_partition_info info;
-    ck_assert_int_eq(kw_mock_partition_info_get(m, topic, partition, &info), KW_ERR_OK);
-    int64_t off = info.log_start_offset;
-    kw_wr w, scratch;
-    kw_wr_init_dyn(&w, NULL, 1 << 26);
-    kw_wr_init_dyn(&scratch, NULL, 1 << 26);
-    while (off < info.high_watermark) {
-        w.p = w.base;
-        int64_t next = off;
-        ck_assert_int_eq(kw_mock_read(m, topic, partition, off, 1 << 20, &w, &next), KW_ERR_OK);
-        ck_assert_int_gt(next, off);
-        kw_batch_iter bi;
-        kw_batch b;
-        kw_batch_iter_init(&bi, (kw_slice){w.base, (int32_t)kw_wr_len(&w)});
-        while (kw_batch_iter_next(&bi, &b)) {
-            kw_record_iter ri;
-            kw_record r;
-            ck_assert_int_eq(kw_record_iter_init(&ri, &b, &scratch, 1 << 26), KW_ERR_OK);
-            while (kw_record_iter_next(&ri, &r))
-                if (r.offset >= off)
-                    push(out, &r);
-            ck_assert_int_eq(kw_record_iter_err(&ri), KW_ERR_OK);
-        }
-        off = next;
-    }
-    kw_wr_fini(&w);
-    kw_wr_fini(&scratch);
+    kwt_fx_records(m, topic, partition, push, out);
 }
 
 void

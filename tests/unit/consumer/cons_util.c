@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../support/mockfix.h"
 #include "cons_util.h"
 
 void
@@ -39,24 +40,7 @@ kwt_got_fini(kwt_got *g)
 kw_consumer *
 kwt_consumer(kw_client *c)
 {
-    kw_consumer *k = NULL;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_msg(kw_consumer_new(c, NULL, &k, &err) == KW_ERR_OK, "kw_consumer_new: %s", err.msg);
-    return k;
-}
-
-static char *
-dup_slice(kw_slice s)
-{
-    if (s.len < 0)
-        return NULL;
-    char *p = malloc((size_t)s.len + 1);
-    KWT_CHECK(p != NULL, "out of memory");
-    if (s.len)
-        memcpy(p, s.ptr, (size_t)s.len);
-    p[s.len] = '\0';
-    return p;
+    return kwt_fx_consumer(c, NULL);
 }
 
 static char *
@@ -107,8 +91,8 @@ collect(kwt_got *g, kw_consumer_msg *m)
         g->errors++;
         return;
     }
-    o->key = dup_slice(m->key);
-    o->value = dup_slice(m->value);
+    o->key = kwt_fx_slicedup(m->key);
+    o->value = kwt_fx_slicedup(m->value);
     o->key_len = m->key.len;
     o->value_len = m->value.len;
     o->hdrs = headers_str(m);
@@ -230,10 +214,6 @@ kwt_append(kw_mock *m, const char *topic, int32_t partition, int first, int n, i
         char k[32], v[32];
         snprintf(k, sizeof(k), "k%d", i);
         snprintf(v, sizeof(v), "v%d", i);
-        kw_error err;
-        kw_error_init(&err);
-        ck_assert_msg(kw_mock_append_record(m, topic, partition, kw_slice_str(k), kw_slice_str(v),
-                                            ts0 + i, NULL, &err) == KW_ERR_OK,
-                      "%s", err.msg);
+        kwt_fx_append(m, topic, partition, k, v, ts0 + i);
     }
 }

@@ -1,5 +1,6 @@
 /* Helpers of txn_util.h. */
 #include <check.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,64 +342,20 @@ tx_committed_keys(const tx_fetched *f, char *out, size_t cap)
     }
 }
 
-#define HDR 16
-
-static void *
-f_alloc(void *ud, size_t size)
-{
-    tx_failing *f = ud;
-    f->calls++;
-    if (f->left >= 0 && f->left-- == 0)
-        return NULL;
-    uint8_t *p = malloc(size + HDR);
-    if (!p)
-        return NULL;
-    memcpy(p, &size, sizeof(size));
-    f->live += (long long)size;
-    return p + HDR;
-}
-
-static void
-f_free(void *ud, void *ptr, size_t size)
-{
-    tx_failing *f = ud;
-    if (!ptr)
-        return;
-    uint8_t *p = (uint8_t *)ptr - HDR;
-    size_t had;
-    memcpy(&had, p, sizeof(had));
-    f->size_mismatch |= had != size;
-    f->live -= (long long)had;
-    free(p);
-}
-
-static void *
-f_realloc(void *ud, void *ptr, size_t old_size, size_t new_size)
-{
-    tx_failing *f = ud;
-    if (!ptr)
-        return f_alloc(ud, new_size);
-    f->calls++;
-    if (f->left >= 0 && f->left-- == 0)
-        return NULL;
-    uint8_t *p = (uint8_t *)ptr - HDR;
-    size_t had;
-    memcpy(&had, p, sizeof(had));
-    f->size_mismatch |= had != old_size;
-    uint8_t *n = realloc(p, new_size + HDR);
-    if (!n)
-        return NULL;
-    memcpy(n, &new_size, sizeof(new_size));
-    f->live += (long long)new_size - (long long)had;
-    return n + HDR;
-}
+/* The overlay of tx_failing's counters on `failing` (txn_util.h) holds only while the
+ * layouts agree. */
+_Static_assert(offsetof(tx_failing, left) == offsetof(tx_failing, f.left) &&
+                   offsetof(tx_failing, calls) == offsetof(tx_failing, f.calls) &&
+                   offsetof(tx_failing, live) == offsetof(tx_failing, f.live) &&
+                   offsetof(tx_failing, size_mismatch) == offsetof(tx_failing, f.size_mismatch),
+               "tx_failing's counters must overlay failing's");
 
 void
 tx_failing_init(tx_failing *f, long fail_at)
 {
     memset(f, 0, sizeof(*f));
-    f->left = fail_at;
-    f->a = (kw_allocator){f_alloc, f_realloc, f_free, f};
+    f->f.left = fail_at;
+    f->a = kwt_failing_allocator(&f->f);
 }
 
 static kw_mock_partition_info

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../../support/failalloc.h"
 #include "mock_client.h"
 
 /* A batch of n records "<prefix><i>" (keys and values) from producer pid/epoch, base sequence
@@ -73,11 +74,19 @@ void tx_fetch(mc *c, int16_t ver, const char *topic, int32_t part, int64_t offse
 void tx_committed_keys(const tx_fetched *f, char *out, size_t cap);
 
 /* An allocator whose N-th allocation fails (left counts down; -1 = never), which checks that
- * every free names the size that was allocated and counts the bytes still live. */
+ * every free names the size that was allocated and counts the bytes still live: the failing
+ * allocator of tests/support/failalloc.h, whose counters the tests read under their
+ * names here (the anonymous struct repeats the layout of `failing`, so both views of the
+ * union name the same counters). */
 typedef struct tx_failing {
-    long left, calls;
-    long long live;
-    bool size_mismatch;
+    union {
+        failing f;
+        struct {
+            long left, calls;
+            long long live;
+            bool size_mismatch;
+        };
+    };
     kw_allocator a;
 } tx_failing;
 void tx_failing_init(tx_failing *f, long fail_at);

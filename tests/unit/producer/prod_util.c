@@ -2,17 +2,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "kwire/records.h"
+#include "../../support/mockfix.h"
 #include "prod_util.h"
 
 int64_t
 kwt_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return kwt_fx_now_ms();
 }
 
 void
@@ -57,31 +54,13 @@ kwt_dr_cb(kw_producer *p, const kw_delivery *dl, void *ud)
 kw_client *
 kwt_prod_client(const char *bootstrap, const char *const *extra)
 {
-    kw_conf *conf = NULL;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_int_eq(kw_conf_new(NULL, &conf), KW_ERR_OK);
     static const char *const base[] = {"reconnect.backoff.ms=10",
                                        "reconnect.backoff.max.ms=100",
                                        "retry.backoff.ms=10",
                                        "retry.backoff.max.ms=100",
                                        "linger.ms=2",
                                        NULL};
-    ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", bootstrap, &err), KW_ERR_OK);
-    for (int pass = 0; pass < 2; pass++) {
-        const char *const *list = pass == 0 ? base : extra;
-        for (size_t i = 0; list && list[i]; i++) {
-            char key[128];
-            const char *eq = strchr(list[i], '=');
-            ck_assert_ptr_nonnull(eq);
-            snprintf(key, sizeof(key), "%.*s", (int)(eq - list[i]), list[i]);
-            ck_assert_msg(kw_conf_set(conf, key, eq + 1, &err) == KW_ERR_OK, "%s", err.msg);
-        }
-    }
-    kw_client *c = NULL;
-    ck_assert_msg(kw_client_new(conf, &c, &err) == KW_ERR_OK, "kw_client_new: %s", err.msg);
-    kwt_debug_log(c);
-    return c;
+    return kwt_fx_client(kwt_fx_conf(NULL, bootstrap, base, extra), NULL);
 }
 
 kw_producer *
@@ -91,11 +70,7 @@ kwt_producer(kw_client *c, kwt_drs *d)
     kw_producer_opts_init(&o);
     o.on_delivery = kwt_dr_cb;
     o.delivery_ud = d;
-    kw_producer *p = NULL;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_msg(kw_producer_new(c, &o, &p, &err) == KW_ERR_OK, "kw_producer_new: %s", err.msg);
-    return p;
+    return kwt_fx_producer(c, &o);
 }
 
 void
@@ -147,21 +122,10 @@ kwt_drain(kw_producer *p, kwt_drs *d, size_t expect)
     ck_assert_uint_eq(kw_producer_outstanding(p), 0);
 }
 
-static char *
-dup_slice(kw_slice s)
-{
-    if (s.len < 0)
-        return NULL;
-    char *d = malloc((size_t)s.len + 1);
-    if (s.len)
-        memcpy(d, s.ptr, (size_t)s.len);
-    d[s.len] = '\0';
-    return d;
-}
-
 static void
-stored_push(kwt_stored *s, const kw_record *r)
+stored_push(const kw_record *r, void *ud)
 {
+    kwt_stored *s = ud;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 256;
         s->keys = realloc(s->keys, s->cap * sizeof(*s->keys));
@@ -171,8 +135,8 @@ stored_push(kwt_stored *s, const kw_record *r)
         s->n_headers = realloc(s->n_headers, s->cap * sizeof(*s->n_headers));
         s->hdr0 = realloc(s->hdr0, s->cap * sizeof(*s->hdr0));
     }
-    s->keys[s->n] = dup_slice(r->key);
-    s->values[s->n] = dup_slice(r->value);
+    s->keys[s->n] = kwt_fx_slicedup(r->key);
+    s->values[s->n] = kwt_fx_slicedup(r->value);
     s->offsets[s->n] = r->offset;
     s->ts[s->n] = r->timestamp;
     s->n_headers[s->n] = r->n_headers;
@@ -195,34 +159,7 @@ size_t
 kwt_mock_read_all(kw_mock *m, const char *topic, int32_t partition, kwt_stored *out)
 {
     memset(out, 0, sizeof(*out));
-    kw_mock_partition_info info;
-    ck_assert_int_eq(kw_mock_partition_info_get(m, topic, partition, &info), KW_ERR_OK);
-    int64_t off = info.log_start_offset;
-    kw_wr w, scratch;
-    kw_wr_init_dyn(&w, NULL, 1 << 26);
-    kw_wr_init_dyn(&scratch, NULL, 1 << 26);
-    while (off < info.high_watermark) {
-        w.p = w.base;
-        int64_t next = off;
-        ck_assert_int_eq(kw_mock_read(m, topic, partition, off, 1 << 20, &w, &next), KW_ERR_OK);
-        ck_assert_int_gt(next, off);
-        kw_batch_iter bi;
-        kw_batch b;
-        kw_batch_iter_init(&bi, (kw_slice){w.base, (int32_t)kw_wr_len(&w)});
-        while (kw_batch_iter_next(&bi, &b)) {
-            kw_record_iter ri;
-            kw_record r;
-            ck_assert_int_eq(kw_record_iter_init(&ri, &b, &scratch, 1 << 26), KW_ERR_OK);
-            while (kw_record_iter_next(&ri, &r))
-                if (r.offset >= off)
-                    stored_push(out, &r);
-            ck_assert_int_eq(kw_record_iter_err(&ri), KW_ERR_OK);
-        }
-        ck_assert_int_eq(kw_batch_iter_err(&bi), KW_ERR_OK);
-        off = next;
-    }
-    kw_wr_fini(&w);
-    kw_wr_fini(&scratch);
+    kwt_fx_records(m, topic, partition, stored_push, out);
     return out->n;
 }
 
@@ -243,16 +180,8 @@ kwt_stored_fini(kwt_stored *s)
     memset(s, 0, sizeof(*s));
 }
 
-static void
-dbg_log(void *ud, kw_log_level level, const char *subsystem, const char *msg)
-{
-    (void)ud;
-    fprintf(stderr, "[%d %s] %s\n", (int)level, subsystem, msg);
-}
-
 void
 kwt_debug_log(kw_client *c)
 {
-    if (getenv("KWT_LOG"))
-        kw_client_set_log(c, KW_LOG_DEBUG, dbg_log, NULL);
+    kwt_fx_debug_log(c, NULL);
 }

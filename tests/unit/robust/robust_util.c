@@ -1,5 +1,7 @@
 #include "robust_util.h"
 
+#include "../../support/mockfix.h"
+
 #include <arpa/inet.h>
 #include <execinfo.h>
 #include <netinet/in.h>
@@ -8,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* failalloc counts and fails one allocation; "from i on" is one more check in front of it. */
@@ -101,22 +102,14 @@ kwt_fa_conf(kwt_fa *fa, const char *bootstrap, const char *const *extra)
     long saved = fa->f.left, saved_from = fa->fail_from;
     fa->f.left = -1;
     fa->fail_from = -1;
-    kw_conf *conf = NULL;
-    kw_error err;
-    ck_assert_int_eq(kw_conf_new(&fa->a, &conf), KW_ERR_OK);
     /* Fast retries and reconnects: a sweep makes hundreds of clients. */
-    static const char *const base[] = {"retry.backoff.ms",
-                                       "5",
-                                       "retry.backoff.max.ms",
-                                       "50",
-                                       "reconnect.backoff.ms",
-                                       "5",
-                                       "reconnect.backoff.max.ms",
-                                       "50",
+    static const char *const base[] = {"retry.backoff.ms=5", "retry.backoff.max.ms=50",
+                                       "reconnect.backoff.ms=5", "reconnect.backoff.max.ms=50",
                                        NULL};
-    ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", bootstrap, &err), KW_ERR_OK);
-    for (size_t i = 0; base[i]; i += 2)
-        ck_assert_int_eq(kw_conf_set(conf, base[i], base[i + 1], &err), KW_ERR_OK);
+    kw_conf *conf = kwt_fx_conf(&fa->a, bootstrap, base, NULL);
+    /* `extra` comes as "key", "value" pairs. */
+    kw_error err;
+    kw_error_init(&err);
     for (size_t i = 0; extra && extra[i]; i += 2)
         ck_assert_msg(kw_conf_set(conf, extra[i], extra[i + 1], &err) == KW_ERR_OK, "%s=%s: %s",
                       extra[i], extra[i + 1], err.msg);
@@ -132,10 +125,7 @@ kwt_fa_client(kwt_fa *fa, const char *bootstrap, const char *const *extra)
     long saved = fa->f.left, saved_from = fa->fail_from;
     fa->f.left = -1;
     fa->fail_from = -1;
-    kw_client *c = NULL;
-    kw_error err;
-    ck_assert_msg(kw_client_new(conf, &c, &err) == KW_ERR_OK, "%s", err.msg);
-    kwt_debug_log_client(c);
+    kw_client *c = kwt_fx_client(conf, NULL);
     fa->f.left = saved;
     fa->fail_from = saved_from;
     return c;
@@ -144,9 +134,7 @@ kwt_fa_client(kwt_fa *fa, const char *bootstrap, const char *const *extra)
 int64_t
 kwt_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return kwt_fx_now_ms();
 }
 
 int
@@ -182,18 +170,10 @@ kwt_conn_state(kw_client *c, int port, char buf[16])
     return buf;
 }
 
-static void
-log_line(void *ud, kw_log_level level, const char *subsystem, const char *msg)
-{
-    (void)ud;
-    fprintf(stderr, "[%d %s] %s\n", (int)level, subsystem, msg);
-}
-
 void
 kwt_debug_log_client(kw_client *c)
 {
-    if (getenv("KWT_LOG"))
-        kw_client_set_log(c, KW_LOG_DEBUG, log_line, NULL);
+    kwt_fx_debug_log(c, NULL);
 }
 
 void
