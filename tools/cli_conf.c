@@ -14,9 +14,9 @@ set(kw_conf *conf, const char *cmd, const char *key, const char *val)
     return false;
 }
 
-/* "key=value" with surrounding blanks trimmed from the key and the value. */
+/* Splits "key=value" (blanks around both trimmed) and hands the pair to fn. */
 static bool
-set_kv(kw_conf *conf, const char *cmd, const char *kv, const char *where)
+split_kv(const char *cmd, const char *kv, const char *where, kwt_kv_fn fn, void *ud)
 {
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv) {
@@ -36,11 +36,17 @@ set_kv(kw_conf *conf, const char *cmd, const char *kv, const char *where)
     const char *v = eq + 1;
     while (*v == ' ' || *v == '\t')
         v++;
-    return set(conf, cmd, key, v);
+    return fn(ud, cmd, key, v);
 }
 
-static bool
-read_file(kw_conf *conf, const char *cmd, const char *path)
+bool
+kwt_cli_kv(const char *cmd, const char *kv, kwt_kv_fn fn, void *ud)
+{
+    return split_kv(cmd, kv, "-X", fn, ud);
+}
+
+bool
+kwt_cli_props_file(const char *cmd, const char *path, kwt_kv_fn fn, void *ud)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -62,10 +68,16 @@ read_file(kw_conf *conf, const char *cmd, const char *path)
             continue;
         char where[300];
         snprintf(where, sizeof(where), "-F %s line %d", path, no);
-        ok = set_kv(conf, cmd, p, where);
+        ok = split_kv(cmd, p, where, fn, ud);
     }
     fclose(f);
     return ok;
+}
+
+static bool
+set_fn(void *conf, const char *cmd, const char *key, const char *val)
+{
+    return set(conf, cmd, key, val);
 }
 
 bool
@@ -75,9 +87,9 @@ kwt_cli_conf_opt(kw_conf *conf, const char *cmd, char opt, const char *val)
     case 'b':
         return set(conf, cmd, "bootstrap.servers", val);
     case 'X':
-        return set_kv(conf, cmd, val, "-X");
+        return kwt_cli_kv(cmd, val, set_fn, conf);
     case 'F':
-        return read_file(conf, cmd, val);
+        return kwt_cli_props_file(cmd, val, set_fn, conf);
     default:
         return false;
     }

@@ -1,6 +1,6 @@
 /* kwire demo: the Kafka Event Bus Quick Start in C, on an embedded kwire-mock broker.
  *
- *     kwire demo [--quiet]
+ *     kwire demo
  *
  * No setup: a one-broker kwire-mock listens on an ephemeral loopback port inside this
  * process (on its own thread), and an event bus connects to it. The demo registers
@@ -321,7 +321,7 @@ cmd_demo(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        usage(stderr);
+        fprintf(stderr, "kwire demo: unknown option '%s' (kwire demo takes none)\n", argv[i]);
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -46,8 +46,51 @@ usage(FILE *f)
                "  -T MS         give up after this long (default 30000)\n");
 }
 
+typedef struct reach {
+    bool done;
+    kw_err err;
+    char msg[256];
+} reach;
+
+static void
+on_reach(kw_client *c, kw_err err, const kw_error *detail, const kw_metadata *md, void *ud)
+{
+    (void)c;
+    (void)md;
+    reach *r = ud;
+    r->done = true;
+    r->err = err;
+    if (err != KW_ERR_OK)
+        snprintf(r->msg, sizeof(r->msg), "%s", detail->msg[0] ? detail->msg : kw_err_str(err));
+}
+
+/* A brokers-only Metadata request first: the admin calls that list "everything" (topics
+ * list, groups list) cannot tell an empty cluster from one that never answered, so a cluster
+ * that cannot be reached is reported here, as one line, before any of them. */
+static bool
+reachable(const char *cmd, kw_client *c, int timeout_ms)
+{
+    static const char *const none[1] = {NULL};
+    reach r = {false, KW_ERR_OK, ""};
+    kw_error err;
+    kw_error_init(&err);
+    if (kw_client_metadata(c, none, 0, timeout_ms, on_reach, &r, &err) != KW_ERR_OK) {
+        fprintf(stderr, "kwire %s: %s\n", cmd, err.msg);
+        return false;
+    }
+    while (!r.done) /* the request's own timeout ends it */
+        if (kw_client_step(c, 100, &err) != KW_ERR_OK) {
+            fprintf(stderr, "kwire %s: %s\n", cmd, err.msg);
+            return false;
+        }
+    if (r.err != KW_ERR_OK)
+        fprintf(stderr, "kwire %s: %s\n", cmd, r.msg);
+    return r.err == KW_ERR_OK;
+}
+
 int
-kwt_admin_run(const char *cmd, kw_conf *conf, kwt_admin_start_fn start, void *ctx, int *status)
+kwt_admin_run(const char *cmd, kw_conf *conf, int timeout_ms, kwt_admin_start_fn start, void *ctx,
+              int *status)
 {
     kw_error err;
     kw_error_init(&err);
@@ -55,6 +98,10 @@ kwt_admin_run(const char *cmd, kw_conf *conf, kwt_admin_start_fn start, void *ct
     if (kw_client_new(conf, &c, &err) != KW_ERR_OK) {
         fprintf(stderr, "kwire %s: %s\n", cmd, err.msg);
         return 2;
+    }
+    if (!reachable(cmd, c, timeout_ms)) {
+        kw_client_free(c);
+        return 1;
     }
     kw_admin *ad = NULL;
     if (kw_admin_new(c, &ad, &err) != KW_ERR_OK || start(ad, ctx, &err) != KW_ERR_OK) {
@@ -90,10 +137,12 @@ parse(int argc, char **argv, kw_conf *conf, gopts *o)
         }
         bool known = strlen(a) == 2 && a[0] == '-' && strchr("bGtXFT", a[1]);
         bool lng = strcmp(a, "--state") == 0 || strcmp(a, "--type") == 0;
-        if (!v || (!known && !lng)) {
-            fprintf(stderr, "kwire groups: %s '%s'\n", v ? "unknown option" : "missing value for",
-                    a);
-            usage(stderr);
+        if (!known && !lng) {
+            fprintf(stderr, "kwire groups: unknown option '%s' (kwire groups --help)\n", a);
+            return 2;
+        }
+        if (!v) {
+            fprintf(stderr, "kwire groups: %s wants a value\n", a);
             return 2;
         }
         i++;
@@ -312,9 +361,13 @@ start(kw_admin *ad, void *ctx, kw_error *err)
 int
 cmd_groups(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(stderr, "kwire groups: which one: list, describe or lag? (kwire groups --help)\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
     }
     static gopts o;
     memset(&o, 0, sizeof(o));
@@ -334,5 +387,5 @@ cmd_groups(int argc, char **argv)
         kw_conf_free(conf);
         return rc < 0 ? 0 : rc;
     }
-    return kwt_admin_run("groups", conf, start, &o, &o.status);
+    return kwt_admin_run("groups", conf, o.timeout_ms, start, &o, &o.status);
 }

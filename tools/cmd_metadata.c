@@ -1,14 +1,16 @@
 /* kwire metadata: print a cluster's brokers, topics and partitions with their leaders.
  *
- *     kwire metadata -b BROKERS [-t TOPIC]... [-J] [-X key=value]... [-T TIMEOUT_MS]
+ *     kwire metadata -b BROKERS [-t TOPIC]... [-J] [-X key=value]... [-F FILE] [-T TIMEOUT_MS]
  *
- * Without -t every topic is listed. -J prints one JSON object (kw_metadata_json) with
- * `brokers` and `topics`. -X sets any client property, as kcat's -X does. The client runs on
- * this thread, driven by kw_client_step; no kwire thread is started. */
+ * Without -t every topic is listed; a -t topic the cluster does not have is printed with its
+ * error, reported on stderr and makes the exit status 1. -J prints one JSON object
+ * (kw_metadata_json) with `brokers` and `topics`. -X sets any client property, as kcat's -X does.
+ * The client runs on this thread, driven by kw_client_step; no kwire thread is started. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_conf.h"
 #include "cmd_metadata.h"
 #include "kwire/client.h"
 #include "kwire/conf.h"
@@ -20,17 +22,19 @@ struct md_state {
     int status;
     int json;
     int all;
+    int requested; /* -t given: a topic's error is the command's error */
 };
 
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: kwire metadata -b BROKERS [-t TOPIC]... [-J] [-X key=value]... "
+    fprintf(f, "usage: kwire metadata -b BROKERS [-t TOPIC]... [-J] [-X key=value]... [-F FILE] "
                "[-T TIMEOUT_MS]\n"
                "  -b BROKERS       bootstrap servers, host:port[,host:port...]\n"
                "  -t TOPIC         only this topic (repeatable); default: every topic\n"
                "  -J               print one JSON object with \"brokers\" and \"topics\"\n"
                "  -X key=value     set a client property (repeatable)\n"
+               "  -F FILE          read client properties from a properties file\n"
                "  -T TIMEOUT_MS    give up after this long (default 30000)\n");
 }
 
@@ -86,6 +90,15 @@ on_metadata(kw_client *c, kw_err err, const kw_error *detail, const kw_metadata 
         return;
     }
     st->status = 0;
+    /* A topic asked for by -t that the cluster does not have (or cannot serve) is an error:
+     * the listing is still printed, the reason goes to stderr and the exit status is 1. */
+    for (int32_t i = 0; st->requested && i < md->n_topics; i++)
+        if (md->topics[i].error) {
+            fprintf(stderr, "kwire metadata: topic '%s': %s\n",
+                    md->topics[i].name ? md->topics[i].name : "",
+                    kw_broker_err_name(md->topics[i].error));
+            st->status = 1;
+        }
     if (!st->json) {
         print_text(md);
         return;
@@ -102,16 +115,14 @@ on_metadata(kw_client *c, kw_err err, const kw_error *detail, const kw_metadata 
     free(buf);
 }
 
-/* Parses the options into conf and the topic list; returns 0, or the exit status. */
+/* Parses the options into conf and the topic list; returns 0, -1 after --help, or the exit
+ * status. An error is one line on stderr. */
 static int
 parse_args(int argc, char **argv, kw_conf *conf, const char **topics, size_t *n_topics,
            struct md_state *st, int *timeout_ms)
 {
-    kw_error err;
-    int have_b = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-J") == 0) {
             st->json = 1;
             continue;
@@ -120,58 +131,36 @@ parse_args(int argc, char **argv, kw_conf *conf, const char **topics, size_t *n_
             usage(stdout);
             return -1;
         }
-        if (!v || (strcmp(a, "-b") && strcmp(a, "-t") && strcmp(a, "-X") && strcmp(a, "-T"))) {
-            fprintf(stderr, "kwire metadata: %s '%s'\n", v ? "unknown option" : "missing value for",
-                    a);
-            usage(stderr);
+        if (strlen(a) != 2 || a[0] != '-' || !strchr("btXFT", a[1])) {
+            fprintf(stderr, "kwire metadata: unknown option '%s' (kwire metadata --help)\n", a);
             return 2;
         }
-        i++;
-        kw_error_init(&err);
-        if (strcmp(a, "-b") == 0) {
-            have_b = 1;
-            if (kw_conf_set(conf, "bootstrap.servers", v, &err) != KW_ERR_OK) {
-                fprintf(stderr, "kwire metadata: %s\n", err.msg);
-                return 2;
-            }
-        } else if (strcmp(a, "-t") == 0) {
+        if (i + 1 >= argc) {
+            fprintf(stderr, "kwire metadata: %s wants a value\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (a[1] == 't') {
             if (*n_topics >= MAX_TOPICS) {
                 fprintf(stderr, "kwire metadata: at most %d topics\n", MAX_TOPICS);
                 return 2;
             }
             topics[(*n_topics)++] = v;
-        } else if (strcmp(a, "-T") == 0) {
+        } else if (a[1] == 'T') {
             char *end;
             long t = strtol(v, &end, 10);
-            if (*end || t <= 0 || t > 3600000) {
-                fprintf(stderr, "kwire metadata: -T wants milliseconds (1-3600000)\n");
+            if (!*v || *end || t <= 0 || t > 3600000) {
+                fprintf(stderr, "kwire metadata: -T wants milliseconds (1-3600000), got '%s'\n", v);
                 return 2;
             }
             *timeout_ms = (int)t;
-        } else {
-            const char *eq = strchr(v, '=');
-            if (!eq || eq == v) {
-                fprintf(stderr, "kwire metadata: -X wants key=value, got '%s'\n", v);
-                return 2;
-            }
-            char key[256];
-            snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
-            if (kw_conf_set(conf, key, eq + 1, &err) != KW_ERR_OK) {
-                fprintf(stderr, "kwire metadata: %s\n", err.msg);
-                return 2;
-            }
-        }
-    }
-    if (!have_b) {
-        kw_error_init(&err);
-        char buf[8];
-        size_t len = sizeof(buf);
-        /* bootstrap.servers may also come through -X. */
-        if (kw_conf_get(conf, "bootstrap.servers", buf, &len) == KW_ERR_OK && len <= 1) {
-            fprintf(stderr, "kwire metadata: -b BROKERS is required\n");
-            usage(stderr);
+        } else if (!kwt_cli_conf_opt(conf, "metadata", a[1], v)) {
             return 2;
         }
+    }
+    if (!kwt_cli_have_bootstrap(conf)) {
+        fprintf(stderr, "kwire metadata: -b BROKERS is required\n");
+        return 2;
     }
     return 0;
 }
@@ -187,12 +176,13 @@ cmd_metadata(int argc, char **argv)
     static const char *topics[MAX_TOPICS];
     size_t n_topics = 0;
     int timeout_ms = 30000;
-    struct md_state st = {0, 1, 0, 0};
+    struct md_state st = {0, 1, 0, 0, 0};
     int rc = parse_args(argc, argv, conf, topics, &n_topics, &st, &timeout_ms);
     if (rc != 0) {
         kw_conf_free(conf);
         return rc < 0 ? 0 : rc;
     }
+    st.requested = n_topics > 0;
     kw_error err;
     kw_error_init(&err);
     kw_client *c = NULL;

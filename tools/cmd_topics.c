@@ -103,10 +103,12 @@ parse(int argc, char **argv, kw_conf *conf, topts *o)
         bool known = strlen(a) == 2 && a[0] == '-' && strchr("btXFT", a[1]);
         bool lng = strcmp(a, "--partitions") == 0 || strcmp(a, "--replication") == 0 ||
                    strcmp(a, "--config") == 0;
-        if (!v || (!known && !lng)) {
-            fprintf(stderr, "kwire topics: %s '%s'\n", v ? "unknown option" : "missing value for",
-                    a);
-            usage(stderr);
+        if (!known && !lng) {
+            fprintf(stderr, "kwire topics: unknown option '%s' (kwire topics --help)\n", a);
+            return 2;
+        }
+        if (!v) {
+            fprintf(stderr, "kwire topics: %s wants a value\n", a);
             return 2;
         }
         i++;
@@ -276,9 +278,15 @@ start(kw_admin *ad, void *ctx, kw_error *err)
 int
 cmd_topics(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(
+            stderr,
+            "kwire topics: which one: create, delete, describe or list? (kwire topics --help)\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
     }
     static topts o;
     memset(&o, 0, sizeof(o));
@@ -302,5 +310,5 @@ cmd_topics(int argc, char **argv)
         kw_conf_free(conf);
         return rc < 0 ? 0 : rc;
     }
-    return kwt_admin_run("topics", conf, start, &o, &o.status);
+    return kwt_admin_run("topics", conf, o.timeout_ms, start, &o, &o.status);
 }

@@ -15,10 +15,8 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: kwire --version | --help | apis | metadata [options] | mock [options]\n"
-               "       kwire produce [options] | consume [options]\n"
-               "       kwire bench produce|consume [options]\n"
-               "       kwire fuzz [options]\n"
+    fprintf(f, "usage: kwire --version | --help\n"
+               "       kwire COMMAND [options]      (kwire COMMAND --help for its options)\n"
                "  --version   print the version and the features built in\n"
                "  apis        list every API and version range the codec covers\n"
                "  metadata    print a cluster's brokers, topics and partition leaders\n"
@@ -34,8 +32,18 @@ usage(FILE *f)
 }
 
 static int
-cmd_apis(void)
+cmd_apis(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: kwire apis\n"
+               "  every Kafka API with the version range kwire's codec covers and its first\n"
+               "  flexible version\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "kwire apis: unexpected argument '%s' (kwire apis takes none)\n", argv[1]);
+        return 2;
+    }
     const kw_msgdef *d;
     for (size_t i = 0; (d = kw_msgdef_at(i)); i++) {
         if (d->response)
@@ -52,7 +60,7 @@ int
 main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "kwire: no command given (kwire --help lists them)\n");
         return 2;
     }
     if (strcmp(argv[1], "--version") == 0) {
@@ -67,7 +75,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "apis") == 0)
-        return cmd_apis();
+        return cmd_apis(argc - 1, argv + 1);
     if (strcmp(argv[1], "metadata") == 0)
         return cmd_metadata(argc - 1, argv + 1);
     if (strcmp(argv[1], "mock") == 0)

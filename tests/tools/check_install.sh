@@ -45,3 +45,8 @@ libdir=$(pkc --variable=libdir)
 cc $(pkc --cflags) -o "$tmp/user-static" "$tmp/user.c" "$libdir/libkwire.a" \
     $(pkc --libs --static | sed 's/-lkwire//; s/-L[^ ]*//g')
 "$tmp/user-static"
+# The kwire command and its man page are installed too.
+kw=$(find "$tmp/root" -path '*/bin/kwire' | head -n 1)
+LD_LIBRARY_PATH=$libdir "$kw" --version | grep -q '^kwire ' || { echo "no working bin/kwire"; exit 1; }
+[ -n "$(find "$tmp/root" -path '*/man1/kwire.1*' | head -n 1)" ] || { echo "no man1/kwire.1"; exit 1; }
+echo "bin/kwire and man1/kwire.1 installed"
