@@ -16,12 +16,15 @@ first line, and runs:
   a second consumer of the group resuming exactly where the first stopped; the admin client
   listing (ListGroups on every broker) and describing (DescribeGroups) the groups.
 
-The group membership is observed through kafka-python's admin client (DescribeGroups), so no
-sleep stands in for synchronisation. Every process started is killed at the end, even when a
-check fails. A missing client is a visible skip; both missing is exit 77 (meson's "skipped").
+The group membership is observed through kafka-python's admin client (DescribeGroups), or
+without kafka-python through `kwire groups describe`, so no sleep stands in for synchronisation.
+The clients' output is read while they write it without moving their file offset (read_all).
+Every process started is killed at the end, even when a check fails. A missing client is a
+visible skip; both missing is exit 77 (meson's "skipped").
 
 Usage: mock_peers_group.py path/to/kwire
 """
+import json
 import os
 import select
 import shutil
@@ -47,23 +50,43 @@ def check(cond, what):
     return cond
 
 
+def read_all(f):
+    """Everything written to temporary file f so far, read with pread at explicit positions.
+
+    The child writes to the same open file description, so it shares the file offset with f:
+    a seek here (then a read) while the child is running moves the offset the child writes at,
+    and its next writes land over the start of its own output. kcat -u writes each field of a
+    message with its own write(), so such a read in the middle of a message overwrote earlier
+    lines and glued the rest of the message to the end of another line: lines were lost and
+    the wait for every message ran out (issues 4/6/9). pread never moves the offset."""
+    fd, pos, parts = f.fileno(), 0, []
+    while True:
+        b = os.pread(fd, 1 << 16, pos)
+        if not b:
+            return b"".join(parts).decode("utf-8", "replace")
+        parts.append(b)
+        pos += len(b)
+
+
 class Proc:
     """A child process whose stdout goes to a temporary file; always killed in the end."""
 
     def __init__(self, args, stdin=None):
-        self.out = tempfile.TemporaryFile(mode="w+")
-        self.err = tempfile.TemporaryFile(mode="w+")
+        self.out = tempfile.TemporaryFile()
+        self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(args, stdout=self.out, stderr=self.err,
-                                     stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                     text=True)
+                                     stdin=stdin if stdin is not None else subprocess.DEVNULL)
 
     def lines(self):
-        self.out.seek(0)
-        return self.out.read().splitlines()
+        """The complete lines written so far: while the child runs, a line it is still writing
+        (no newline yet) is not one; once it has exited, everything is."""
+        text = read_all(self.out)
+        if self.proc.poll() is None:
+            text = text[:text.rfind("\n") + 1]
+        return text.splitlines()
 
     def stderr(self):
-        self.err.seek(0)
-        return self.err.read()
+        return read_all(self.err)
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.proc.poll() is None:
@@ -80,7 +103,7 @@ class Mock:
     """One `kwire mock` process."""
 
     def __init__(self, *args):
-        self.err = tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([KWIRE, "mock", "-v", *args], stdout=subprocess.PIPE,
                                      stderr=self.err, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
@@ -90,8 +113,7 @@ class Mock:
             raise RuntimeError("kwire mock printed no bootstrap list: " + self.stderr())
 
     def stderr(self):
-        self.err.seek(0)
-        return self.err.read()
+        return read_all(self.err)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -134,6 +156,17 @@ def describe(adm, group):
         return None, 0
 
 
+def kwire_describe(bs, group):
+    """(state, number of members) of a group through `kwire groups describe -J`."""
+    r = subprocess.run([KWIRE, "groups", "describe", "-b", bs, "-G", group, "-J"],
+                       capture_output=True, text=True, timeout=DEADLINE)
+    try:
+        d = json.loads(r.stdout.splitlines()[0])
+        return d["state"], len(d["members"])
+    except (IndexError, ValueError, KeyError, TypeError):  # not there yet: keep polling
+        return None, 0
+
+
 def committed(bs, group, topic, parts):
     from kafka import KafkaConsumer, TopicPartition
     c = KafkaConsumer(bootstrap_servers=bs.split(","), group_id=group, enable_auto_commit=False)
@@ -155,13 +188,18 @@ def end_offsets(bs, topic, parts):
 
 # ------------------------------------------------------------------------------ kcat -G
 
-def kcat_group(mock, have_kp, attempt=""):
+def kcat_group(mock, have_kp):
     bs, parts, n = mock.bootstrap, 4, 400
-    topic, group = "kcat-grp" + attempt, "kcat-group" + attempt
+    topic, group = "kcat-grp", "kcat-group"
     if have_kp:
         from kafka.admin import NewTopic
         adm = admin(bs)
         adm.create_topics([NewTopic(topic, num_partitions=parts, replication_factor=1)])
+    else:
+        r = subprocess.run([KWIRE, "topics", "create", "-b", bs, "-t", topic, "--partitions",
+                            str(parts)], capture_output=True, timeout=DEADLINE)
+        check(r.returncode == 0, "kwire topics create: %d partitions%s" % (
+            parts, "" if r.returncode == 0 else " (%s)" % r.stderr.decode(errors="replace")))
     consumers = []
     try:
         for _ in range(2):
@@ -174,9 +212,11 @@ def kcat_group(mock, have_kp, attempt=""):
             check(ok, "kcat -G: two consumers form a Stable group of 2 (kafka-python "
                       "DescribeGroups)")
         else:
-            # Without kafka-python nothing observes the group: the initial rebalance delay of
-            # the broker (3 s, extended while members arrive) plus the join is waited out.
-            time.sleep(8)
+            # Without kafka-python the group is observed with kwire's own DescribeGroups.
+            ok = wait_for("two members in a Stable group",
+                          lambda: kwire_describe(bs, group) == ("Stable", 2))
+            check(ok, "kcat -G: two consumers form a Stable group of 2 (kwire groups "
+                      "describe)")
         sent = ["key-%03d:value %d %s" % (i, i, "y" * (i % 13)) for i in range(n)]
         r = subprocess.run(["kcat", "-P", "-b", bs, "-t", topic, "-K", ":"],
                            input="".join(s + "\n" for s in sent).encode(), capture_output=True,
@@ -357,20 +397,7 @@ def main():
     mock = Mock("--brokers", "3")
     try:
         if have_kcat:
-            # Known intermittent failure under load (two kcat members form a Stable group, then
-            # do not consume everything in time; seen in about one run in three on a loaded
-            # machine, cause not found yet): one more attempt on a fresh topic and group before
-            # failing. Both attempts' checks are printed; only the last attempt's count.
-            before = len(FAILURES)
-            try:
-                kcat_group(mock, have_kp)
-            except Exception as e:
-                check(False, "kcat -G attempt raised %s: %s" % (type(e).__name__, e))
-            if len(FAILURES) > before:
-                log("RETRY kcat -G: the first attempt failed (%s); once more on a fresh topic"
-                    % "; ".join(FAILURES[before:]))
-                del FAILURES[before:]
-                kcat_group(mock, have_kp, "-2")
+            kcat_group(mock, have_kp)
         if have_kcat and have_kp:
             kcat_static(mock)
         if have_kp:

@@ -53,7 +53,7 @@ class Mock:
     """One `kwire mock` process; always killed at the end, even when a check fails."""
 
     def __init__(self, *args):
-        self.err = tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([KWIRE, "mock", "-v", "-v", *args], stdout=subprocess.PIPE,
                                      stderr=self.err, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
@@ -66,8 +66,16 @@ class Mock:
             raise RuntimeError("kwire mock exited: " + self.stderr())
 
     def stderr(self):
-        self.err.seek(0)
-        return self.err.read()
+        """The broker's log so far. Read with pread: a seek on this file while the broker runs
+        would move the offset it writes at (the file description is shared), and its next log
+        lines would overwrite the start of the log (see mock_peers_group.read_all)."""
+        fd, pos, parts = self.err.fileno(), 0, []
+        while True:
+            b = os.pread(fd, 1 << 16, pos)
+            if not b:
+                return b"".join(parts).decode("utf-8", "replace")
+            parts.append(b)
+            pos += len(b)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
