@@ -116,8 +116,11 @@ class Mock:
             raise RuntimeError("kwire mock printed no bootstrap list: " + self.stderr()[-2000:])
 
     def stderr(self):
-        self.err.seek(0)
-        return self.err.read()
+        # pread, not seek+read: the broker writes through the same open file, and moving the
+        # shared offset while it runs would make it overwrite its own earlier lines.
+        self.err.flush()
+        fd = self.err.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self):
         """SIGTERM; returns the exit status (None if it did not stop)."""
