@@ -202,7 +202,9 @@ KW_API kw_client *kw_consumer_client(kw_consumer *k);
 /**
  * @brief Replace the assignment with `parts` (n 0 = unassign everything). Each offset is
  *        where that partition starts: an offset >= 0, KW_OFFSET_BEGINNING, KW_OFFSET_END, or
- *        KW_OFFSET_STORED / KW_OFFSET_INVALID (auto.offset.reset without a group). Partitions
+ *        KW_OFFSET_STORED (with a group.id: the group's committed offset, looked up
+ *        asynchronously; else auto.offset.reset) or KW_OFFSET_INVALID (auto.offset.reset).
+ *        With a group.id, commits go to the group's coordinator (see the group section). Partitions
  *        kept from the old assignment restart at the given offset too. Buffered records of
  *        removed partitions are dropped.
  * @return KW_ERR_OK; KW_ERR_INVALID_ARG (a NULL or invalid topic name, a negative partition, a
@@ -302,7 +304,15 @@ KW_API kw_err kw_consumer_resume(kw_consumer *k, const kw_topic_partition *parts
  * @param n receives how many (0 when the timeout passed).
  * @return KW_ERR_OK (also with *n 0 after the timeout or kw_consumer_wakeup); KW_ERR_STATE
  *         (called from inside a client callback, where waiting would deadlock, with a
- *         non-zero timeout); KW_ERR_INVALID_ARG; an error of kw_client_step.
+ *         non-zero timeout); KW_ERR_INVALID_ARG; an error of kw_client_step; the group
+ *         member's fatal error (see below).
+ *
+ * A subscribed group member that fails for good (out of memory inside the member: KW_ERR_NOMEM;
+ * GROUP_AUTHORIZATION_FAILED, FENCED_INSTANCE_ID, INVALID_SESSION_TIMEOUT ...: KW_ERR_BROKER
+ * with err->broker_code) has lost its partitions (the LOST callback runs first) and gets no
+ * more: every later poll returns that error with err->fatal set and hands out nothing, and
+ * synchronous group calls fail with KW_ERR_STATE. Close and free the consumer (and make a new
+ * one to rejoin). A manual assignment is not stopped by it; only its commits fail.
  */
 KW_API kw_err kw_consumer_poll(kw_consumer *k, kw_consumer_msg **msgs, size_t max, int timeout_ms,
                                size_t *n, kw_error *err);
@@ -333,7 +343,21 @@ typedef struct kw_consumer_stats {
 /** @brief Read the counters. Any thread. */
 KW_API void kw_consumer_stats_get(kw_consumer *k, kw_consumer_stats *out);
 
-/* ---- consumer groups: implemented in src/client/consumer_group.c ---- */
+/* ---- consumer groups: implemented in src/client/consumer_group.c ----
+ *
+ * Commits without subscribing: a consumer with a group.id that assigns partitions itself
+ * (kw_consumer_assign) commits to the group's coordinator as a "simple" consumer group does
+ * (generation -1, no member id; Kafka accepts it while no member is subscribed in the group):
+ * kw_consumer_commit / commit_async (NULL = the positions of every assigned partition),
+ * kw_consumer_committed, enable.auto.commit (every auto.commit.interval.ms and in
+ * kw_consumer_close), and KW_OFFSET_STORED in an assignment starts at the committed offset
+ * (auto.offset.reset when there is none).
+ *
+ * Ordering guarantee of the rebalance callbacks: no record of a partition is handed out by
+ * kw_consumer_poll before the ASSIGNED callback that gives it has returned, and none after the
+ * REVOKED or LOST callback that takes it away has started. Records fetched meanwhile stay
+ * buffered (an ASSIGNED callback that seeks or pauses decides where they start).
+ */
 
 /**
  * @brief Join the group (group.id) and consume the partitions it assigns from `topics`
@@ -353,13 +377,16 @@ KW_API kw_err kw_consumer_subscribe(kw_consumer *k, const char *const *topics, s
 KW_API kw_err kw_consumer_unsubscribe(kw_consumer *k, kw_error *err);
 
 /**
- * @brief Commit offsets and wait up to timeout_ms for the coordinator's answer.
+ * @brief Commit offsets and wait up to timeout_ms for the coordinator's answer. While the
+ *        coordinator moves, is loading or does not answer, the commit is sent again (after
+ *        retry.backoff.ms) until the timeout, as Java's commitSync.
  * @param offsets the offsets to commit (the next offset to read, with optional metadata);
  *        NULL = the position of every assigned partition, i.e. exactly what was handed to the
  *        application.
  * @return KW_ERR_OK; KW_ERR_TIMED_OUT; KW_ERR_BROKER (a partition or group error: per
- *         partition results are in `offsets` when given); KW_ERR_STATE (no group.id, or
- *         the generation is no longer valid); KW_ERR_NOMEM.
+ *         partition results are in `offsets` when given); KW_ERR_STATE (the subscribed
+ *         member holds no valid generation, or it failed for good); KW_ERR_CONFIG (no
+ *         group.id); KW_ERR_NOMEM.
  */
 KW_API kw_err kw_consumer_commit(kw_consumer *k, const kw_topic_partition *offsets, size_t n,
                                  int timeout_ms, kw_error *err);
@@ -373,7 +400,8 @@ KW_API kw_err kw_consumer_commit_async(kw_consumer *k, const kw_topic_partition 
  * @brief The committed offsets of `parts` (OffsetFetch to the group coordinator), written into
  *        parts[i].offset (KW_OFFSET_INVALID when none), leader_epoch and per-partition err.
  *        Waits up to timeout_ms.
- * @return KW_ERR_OK; KW_ERR_TIMED_OUT; KW_ERR_STATE (no group.id); KW_ERR_BROKER.
+ * @return KW_ERR_OK; KW_ERR_TIMED_OUT; KW_ERR_CONFIG (no group.id); KW_ERR_STATE (the member
+ *         failed for good); KW_ERR_BROKER.
  */
 KW_API kw_err kw_consumer_committed(kw_consumer *k, kw_topic_partition *parts, size_t n,
                                     int timeout_ms, kw_error *err);
@@ -385,7 +413,8 @@ KW_API kw_err kw_consumer_committed_async(kw_consumer *k, const kw_topic_partiti
 /**
  * @brief Leave cleanly: commits (with enable.auto.commit), runs the revoked callback, sends
  *        LeaveGroup, stops fetching; waits up to timeout_ms. Then call kw_consumer_free.
- *        Without a group it only unassigns.
+ *        A manual assignment with a group.id commits its positions (enable.auto.commit) and
+ *        unassigns; without a group.id it only unassigns.
  */
 KW_API kw_err kw_consumer_close(kw_consumer *k, int timeout_ms, kw_error *err);
 

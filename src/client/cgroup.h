@@ -87,6 +87,10 @@ struct kwi_cgroup {
     int64_t retry_ms;
 
     kwi_tpset owned; /* what the group part has assigned to the consumer */
+    /* Partitions whose REVOKED callback has not returned yet (they stay assigned until it
+     * does), and those of them the member assigned again meanwhile: they are assigned anew
+     * once the callback returned and unassigned them. */
+    kwi_tpset revoking, reassign;
     bool subscribed;
     bool held;        /* kwi_cons_hold is on (commit_hold, or callbacks are queued) */
     bool commit_hold; /* a COMMIT_POINT until the next ASSIGNED */
@@ -129,6 +133,9 @@ kw_err kwi_cg_consumed(kwi_cgroup *g, const kwi_tpset *only, kwi_cg_list *out);
 void kwi_cg_op_free(kwi_cgroup *g, kwi_cg_op *op);
 /* Remove partitions from the consumer and from `owned`. */
 void kwi_cg_unassign(kwi_cgroup *g, const kwi_tpset *parts);
+/* A REVOKED callback for `parts` returned: unassign them, then assign again those the member
+ * gave back meanwhile. */
+void kwi_cg_revoke_done(kwi_cgroup *g, const kwi_tpset *parts);
 void kwi_cg_signal(kwi_cgroup *g);
 /* Hold the consumer while a COMMIT_POINT is in force or callbacks wait for delivery. */
 void kwi_cg_update_hold(kwi_cgroup *g);

@@ -101,6 +101,35 @@ kwi_cons_backoff(kw_consumer *k, int32_t failures)
     return b > k->backoff_max_ms ? k->backoff_max_ms : b;
 }
 
+void
+kwi_cons_retry(kw_consumer *k, kwi_ctp *tp, int16_t code)
+{
+    tp->failures++;
+    tp->backoff_to = kwi_cons_now(k) + kwi_cons_backoff(k, tp->failures);
+    /* The pass that called this may have no other timer left (a request that could not be
+     * sent is no response to wait for): without a wake-up the partition would never retry. */
+    kwi_cons_wake_at(k, tp->backoff_to);
+    if (code)
+        kwi_client_on_partition_error(k->c, tp->topic, tp->tlen, tp->partition, code);
+    else {
+        const char *names[1] = {tp->topic};
+        size_t lens[1] = {tp->tlen};
+        kwi_client_refresh(k->c, names, lens, 1);
+    }
+}
+
+int
+kwi_cons_cmp_cand(const void *a, const void *b)
+{
+    const kwi_ccand *x = a, *y = b;
+    if (x->leader != y->leader)
+        return x->leader < y->leader ? -1 : 1;
+    int c = strcmp(x->tp->topic, y->tp->topic);
+    if (c)
+        return c;
+    return x->tp->partition < y->tp->partition ? -1 : x->tp->partition > y->tp->partition;
+}
+
 /* ---- the partition table ----------------------------------------------------------------- */
 
 static uint32_t
@@ -524,7 +553,9 @@ kw_consumer_incremental_assign(kw_consumer *k, const kw_topic_partition *parts, 
     if (e != KW_ERR_OK)
         return e;
     pthread_mutex_lock(&k->c->lock);
-    e = add_parts(k, parts, n, err);
+    e = kwi_cg_manual_assign(k, err);
+    if (e == KW_ERR_OK)
+        e = add_parts(k, parts, n, err);
     k->st.assigned = k->n_parts;
     pthread_mutex_unlock(&k->c->lock);
     return e;
@@ -573,6 +604,11 @@ kw_consumer_assign(kw_consumer *k, const kw_topic_partition *parts, size_t n, kw
     if (e != KW_ERR_OK)
         return e;
     pthread_mutex_lock(&k->c->lock);
+    e = kwi_cg_manual_assign(k, err);
+    if (e != KW_ERR_OK) {
+        pthread_mutex_unlock(&k->c->lock);
+        return e;
+    }
     /* Room first, so the swap below cannot fail half way. */
     if (reserve_parts(k, n) != KW_ERR_OK) {
         pthread_mutex_unlock(&k->c->lock);

@@ -100,19 +100,8 @@ fetch_in_flight(kw_consumer *k, int32_t node)
 static void
 retry_later(kw_consumer *k, kwi_ctp *tp, int16_t code)
 {
-    tp->failures++;
-    tp->backoff_to = kwi_cons_now(k) + kwi_cons_backoff(k, tp->failures);
-    /* The pass that called this may have no other timer left (a Fetch that could not be sent
-     * is no response to wait for): without a wake-up the partition would never be fetched. */
-    kwi_cons_wake_at(k, tp->backoff_to);
     k->st.fetch_errors++;
-    if (code)
-        kwi_client_on_partition_error(k->c, tp->topic, tp->tlen, tp->partition, code);
-    else {
-        const char *names[1] = {tp->topic};
-        size_t lens[1] = {tp->tlen};
-        kwi_client_refresh(k->c, names, lens, 1);
-    }
+    kwi_cons_retry(k, tp, code);
 }
 
 static bool
@@ -157,6 +146,11 @@ kwi_fetch_apply(kw_consumer *k, kwi_ctp *tp, const kw_fetch_resp_partition *rp)
     kwi_cons_enqueue(k, tp, ch);
     if (bad == KW_ERR_NOMEM) {
         retry_later(k, tp, 0);
+    } else if (bad == KW_ERR_AGAIN) {
+        /* The next batch inflates past what the memory bound leaves while other chunks are
+         * held: try again once the application had time to release some. */
+        tp->backoff_to = kwi_cons_now(k) + k->backoff_ms;
+        kwi_cons_wake_at(k, tp->backoff_to);
     } else if (bad != KW_ERR_OK) {
         /* A corrupt batch: the records before it go out, then the error; the partition
          * stops there until the application seeks (Java raises it on every poll). */
@@ -273,22 +267,7 @@ on_fetch(kw_err err, const kw_error *detail, const kwi_resp *resp, void *ud)
 
 /* ---- sending ----------------------------------------------------------------------------- */
 
-typedef struct cand {
-    kwi_ctp *tp;
-    int32_t leader, epoch;
-} cand;
-
-static int
-cmp_cand(const void *a, const void *b)
-{
-    const cand *x = a, *y = b;
-    if (x->leader != y->leader)
-        return x->leader < y->leader ? -1 : 1;
-    int c = strcmp(x->tp->topic, y->tp->topic);
-    if (c)
-        return c;
-    return x->tp->partition < y->tp->partition ? -1 : x->tp->partition > y->tp->partition;
-}
+typedef kwi_ccand cand;
 
 /* Whether a partition may go into a Fetch now; sets *wait to when it may otherwise. */
 static bool
@@ -443,7 +422,7 @@ collect(kw_consumer *k, cand *out, int64_t now, int64_t *wait)
         if (tp->backoff_to < *wait)
             *wait = tp->backoff_to;
     }
-    qsort(out, n, sizeof(*out), cmp_cand);
+    qsort(out, n, sizeof(*out), kwi_cons_cmp_cand);
     return n;
 }
 
@@ -468,11 +447,13 @@ fetch_send(kw_consumer *k, int64_t now)
             size_t natural = (j - i) * (size_t)k->part_max_bytes;
             if (natural > (size_t)k->max_bytes)
                 natural = (size_t)k->max_bytes;
-            size_t used = k->mem + k->reserved;
-            size_t avail = used < k->budget ? k->budget - used : 0;
             size_t least = k->budget / 16 > 1024 ? k->budget / 16 : 1024;
             if (least > natural)
                 least = natural;
+            /* Cached blocks give way before fetching stalls. */
+            kwi_cons_pool_trim(k, least);
+            size_t used = kwi_cons_used(k);
+            size_t avail = used < k->budget ? k->budget - used : 0;
             /* A smaller request is fine; a tiny one is not worth it: wait for room, unless
              * nothing at all is held (a budget below one batch must still make progress). */
             if (avail < least && used > 0) {

@@ -1,12 +1,13 @@
 /* The consumer's buffer: chunks of fetched records, the per-partition queues, in-band errors,
- * kw_consumer_poll and the release of messages.
+ * kw_consumer_poll and the release of messages, and the cache of freed blocks.
  *
- * A chunk is one allocation (the struct, its kw_consumer_msg array, their headers, the list of
- * decompressed areas, the topic name and an optional error text) plus the records bytes and
- * the decompressed areas it owns. Its references are the partition queue's (while it has
- * messages to hand out) and one per message handed out and not yet released. The bytes of
- * every chunk alive count in k->mem against the budget (fetch.queue.max.bytes); when the last
- * reference goes, the bytes are returned and a fetcher stalled on the budget is woken. */
+ * A chunk is one allocation (the struct, the topic name and an optional error text; for an
+ * in-band error also its one message) plus what it owns: the records bytes and the message
+ * array (blocks from the cache), the headers and the decompressed areas. Its references are the
+ * partition queue's (while it has messages to hand out) and one per message handed out and not yet
+ * released. The bytes of every chunk alive count in k->mem against the budget
+ * (fetch.queue.max.bytes); when the last reference goes, the bytes are returned and a fetcher
+ * stalled on the budget is woken. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +65,72 @@ kwi_cons_chunk_new(kw_consumer *k, kwi_ctp *tp, size_t n, size_t nh, size_t nbuf
 }
 
 /* Adds bytes the chunk owns (records copy, decompressed areas) to its charge. */
+/* ---- the block cache --------------------------------------------------------------------- */
+
+static size_t
+round_block(size_t n)
+{
+    return n < KWI_POOL_MIN ? n : (n + KWI_POOL_MIN - 1) & ~(KWI_POOL_MIN - 1);
+}
+
+void *
+kwi_cons_block_get(kw_consumer *k, size_t need, size_t *cap)
+{
+    /* The smallest cached block that fits, unless it would waste more than half of itself. */
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < k->n_pool; i++)
+        if (k->pool[i].cap >= need && k->pool[i].cap / 2 <= need &&
+            (best == SIZE_MAX || k->pool[i].cap < k->pool[best].cap))
+            best = i;
+    if (best != SIZE_MAX) {
+        void *p = k->pool[best].p;
+        *cap = k->pool[best].cap;
+        k->pooled -= *cap;
+        k->pool[best] = k->pool[--k->n_pool];
+        return p;
+    }
+    size_t n = round_block(need);
+    void *p = kwi_cons_alloc(k, n ? n : 1);
+    *cap = p ? (n ? n : 1) : 0;
+    return p;
+}
+
+void
+kwi_cons_block_put(kw_consumer *k, const kw_allocator *a, void *p, size_t cap)
+{
+    if (!p)
+        return;
+    if (k && !k->closing && cap >= KWI_POOL_MIN && k->n_pool < KWI_POOL_N &&
+        k->pooled + cap <= k->budget / 4) {
+        k->pool[k->n_pool].p = p;
+        k->pool[k->n_pool].cap = cap;
+        k->n_pool++;
+        k->pooled += cap;
+        return;
+    }
+    a->free(a->ud, p, cap);
+}
+
+void
+kwi_cons_pool_trim(kw_consumer *k, size_t bytes)
+{
+    while (k->n_pool > 0) {
+        size_t used = kwi_cons_used(k);
+        if (bytes != SIZE_MAX && used < k->budget && k->budget - used >= bytes)
+            return;
+        /* The largest first: the fewest frees for the room. */
+        size_t big = 0;
+        for (size_t i = 1; i < k->n_pool; i++)
+            if (k->pool[i].cap > k->pool[big].cap)
+                big = i;
+        kwi_cons_free_mem(k, k->pool[big].p, k->pool[big].cap);
+        k->pooled -= k->pool[big].cap;
+        k->pool[big] = k->pool[--k->n_pool];
+    }
+}
+
+/* ---- chunks ------------------------------------------------------------------------------ */
+
 void
 kwi_cons_chunk_charge(kwi_cchunk *ch, size_t bytes)
 {
@@ -79,11 +146,18 @@ static void
 chunk_free(kwi_cchunk *ch)
 {
     const kw_allocator *a = ch->c->a;
-    if (ch->data)
-        a->free(a->ud, ch->data, ch->data_len);
+    kwi_cons_block_put(ch->k, a, ch->data, ch->data_cap);
+    if (ch->msgs_cap)
+        kwi_cons_block_put(ch->k, a, ch->msgs, ch->msgs_cap);
+    if (ch->hdrs_cap)
+        a->free(a->ud, ch->hdrs, ch->hdrs_cap);
     for (size_t i = 0; i < ch->n_bufs; i++)
         if (ch->bufs[i])
             a->free(a->ud, ch->bufs[i], ch->buf_caps[i]);
+    if (ch->bufs_slots) {
+        a->free(a->ud, ch->bufs, ch->bufs_slots * sizeof(*ch->bufs));
+        a->free(a->ud, ch->buf_caps, ch->bufs_slots * sizeof(*ch->buf_caps));
+    }
     a->free(a->ud, ch, ch->alloc);
 }
 
@@ -246,6 +320,7 @@ kwi_cons_error(kw_consumer *k, kwi_ctp *tp, kw_err e, int16_t code, const char *
     m->error_code = code;
     m->errstr = ch->extra;
     m->chunk_ = ch;
+    ch->errs = true;
     kwi_cons_enqueue(k, tp, ch);
 }
 
@@ -258,7 +333,9 @@ kwi_cons_signal(kw_consumer *k)
         pthread_cond_broadcast(&k->cond);
 }
 
-/* Hands out up to max messages, a chunk at a time, partitions in turn. Lock held. */
+/* Hands out up to max messages, a chunk at a time, partitions in turn. Lock held. A chunk
+ * holds either records or in-band errors, so the counters and the position move once per run
+ * of messages, not per message. */
 static size_t
 take(kw_consumer *k, kw_consumer_msg **msgs, size_t max)
 {
@@ -266,19 +343,23 @@ take(kw_consumer *k, kw_consumer_msg **msgs, size_t max)
     while (n < max && !k->held && k->ready_head) {
         kwi_ctp *tp = ready_pop(k);
         kwi_cchunk *ch = tp->qhead;
-        while (n < max && ch->taken < ch->n) {
-            kw_consumer_msg *m = &ch->msgs[ch->taken++];
-            ch->refs++;
-            k->buffered--;
-            k->st.out_msgs++;
-            msgs[n++] = m;
-            if (m->err == KW_ERR_OK) {
-                tp->pos = m->offset + 1;
-                tp->pos_epoch = m->leader_epoch;
-                k->st.records++;
-            } else {
-                k->st.errors++;
-            }
+        size_t run = ch->n - ch->taken;
+        if (run > max - n)
+            run = max - n;
+        kw_consumer_msg *m = &ch->msgs[ch->taken];
+        for (size_t i = 0; i < run; i++)
+            msgs[n + i] = &m[i];
+        n += run;
+        ch->taken += run;
+        ch->refs += run;
+        k->buffered -= run;
+        k->st.out_msgs += run;
+        if (run > 0 && ch->errs) {
+            k->st.errors += run;
+        } else if (run > 0) {
+            tp->pos = m[run - 1].offset + 1;
+            tp->pos_epoch = m[run - 1].leader_epoch;
+            k->st.records += run;
         }
         if (ch->taken == ch->n)
             queue_pop(k, tp);
@@ -326,8 +407,9 @@ kw_consumer_poll(kw_consumer *k, kw_consumer_msg **msgs, size_t max, int timeout
     if (!k || !n || (max > 0 && !msgs))
         return kw_error_set(err, KW_ERR_INVALID_ARG, "consumer, msgs and n are required");
     kw_client *c = k->c;
-    if (k->hooks.on_poll)
-        k->hooks.on_poll(k);
+    kw_err he = k->hooks.on_poll ? k->hooks.on_poll(k, err) : KW_ERR_OK;
+    if (he != KW_ERR_OK)
+        return he;
     pthread_mutex_lock(&c->lock);
     bool drive = !c->thread_on && c->in_step == 0;
     pthread_mutex_unlock(&c->lock);
@@ -413,23 +495,41 @@ kw_consumer_msg_release(kw_consumer_msg *m)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* Drops `n` references of a chunk at once (messages released together). */
+static void
+release_run(kwi_cchunk *ch, size_t n)
+{
+    if (ch->k)
+        ch->k->st.out_msgs = ch->k->st.out_msgs > n ? ch->k->st.out_msgs - n : 0;
+    ch->refs -= n - 1;
+    kwi_cons_chunk_unref(ch);
+}
+
 void
 kw_consumer_msgs_release(kw_consumer_msg **m, size_t n)
 {
     if (!m)
         return;
     kw_client *locked = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (!m[i] || !m[i]->chunk_)
+    for (size_t i = 0; i < n;) {
+        if (!m[i] || !m[i]->chunk_) {
+            i++;
             continue;
-        kw_client *c = ((kwi_cchunk *)m[i]->chunk_)->c;
+        }
+        kwi_cchunk *ch = m[i]->chunk_;
+        /* Messages polled together mostly come from the same chunk: one unref per run. */
+        size_t j = i + 1;
+        while (j < n && m[j] && m[j]->chunk_ == ch)
+            j++;
+        kw_client *c = ch->c;
         if (c != locked) {
             if (locked)
                 pthread_mutex_unlock(&locked->lock);
             pthread_mutex_lock(&c->lock);
             locked = c;
         }
-        release_locked(m[i]);
+        release_run(ch, j - i);
+        i = j;
     }
     if (locked)
         pthread_mutex_unlock(&locked->lock);

@@ -10,7 +10,7 @@
 
 /* ---------------------------------------------------------------- creation and teardown */
 
-static void on_poll(kw_consumer *k);
+static kw_err on_poll(kw_consumer *k, kw_error *err);
 static void on_free(kw_consumer *k);
 static int64_t mono_ms(void);
 
@@ -29,6 +29,8 @@ group_free(kwi_cgroup *g)
         g->a->free(g->a->ud, cb, sizeof(*cb));
     }
     kwi_tpset_fini(&g->owned);
+    kwi_tpset_fini(&g->revoking);
+    kwi_tpset_fini(&g->reassign);
     if (g->cond_ok)
         pthread_cond_destroy(&g->cond);
     g->a->free(g->a->ud, g, sizeof(*g));
@@ -55,6 +57,8 @@ group_get(kw_consumer *k, kwi_cgroup **out, kw_error *err)
     g->c = k->c;
     g->a = k->a;
     kwi_tpset_init(&g->owned, g->a);
+    kwi_tpset_init(&g->revoking, g->a);
+    kwi_tpset_init(&g->reassign, g->a);
     kw_error_init(&g->last_err);
     g->auto_commit = kwi_conf_bool(conf, KWI_CONF_ENABLE_AUTO_COMMIT);
     g->auto_ms = kwi_conf_int(conf, KWI_CONF_AUTO_COMMIT_INTERVAL_MS);
@@ -247,15 +251,15 @@ deliver(kwi_cgroup *g)
             k->o.on_rebalance(k, cb->kind, cb->parts.v, cb->parts.n, k->o.rebalance_ud);
         pthread_mutex_lock(&k->c->lock);
         g->in_cb = false;
-        kwi_cg_update_hold(g);
         if (cb->unassign_after) {
             kwi_tpset s;
             kwi_tpset_init(&s, g->a);
             for (size_t i = 0; i < cb->parts.n; i++)
                 kwi_tpset_add(&s, kw_slice_str(cb->parts.v[i].topic), cb->parts.v[i].partition);
-            kwi_cg_unassign(g, &s);
+            kwi_cg_revoke_done(g, &s);
             kwi_tpset_fini(&s);
         }
+        kwi_cg_update_hold(g);
         kwi_cg_list_fini(g, &cb->parts);
         g->a->free(g->a->ud, cb, sizeof(*cb));
         if (kwi_cgdrv_paused(g->d))
@@ -264,17 +268,34 @@ deliver(kwi_cgroup *g)
     g->delivering = false;
 }
 
-static void
-on_poll(kw_consumer *k)
+/* The polling thread's turn: the member hears the application polled, queued rebalance
+ * callbacks run. A subscribed member that failed for good (kwi_member_fail: out of memory,
+ * GROUP_AUTHORIZATION_FAILED, FENCED_INSTANCE_ID ...) has lost its partitions and will get no
+ * more; every poll says so (after the LOST callback ran) until the consumer is closed. A
+ * manual assignment keeps consuming: only its commits fail then. */
+static kw_err
+on_poll(kw_consumer *k, kw_error *err)
 {
     pthread_mutex_lock(&k->c->lock);
     kwi_cgroup *g = k->grp;
+    kw_err e = KW_ERR_OK;
     if (g && !kwi_cgdrv_halted(g->d)) {
         kwi_member_on_poll(g->m, kwi_cgdrv_now(g->d));
         kwi_cgdrv_run(g->d);
         deliver(g);
     }
+    if (g && k->grp == g) {
+        if (g->fatal && g->subscribed) {
+            e = g->last_err.code ? g->last_err.code : KW_ERR_STATE;
+            if (err) {
+                *err = g->last_err;
+                err->code = e;
+                err->fatal = true;
+            }
+        }
+    }
     pthread_mutex_unlock(&k->c->lock);
+    return e;
 }
 
 /* ---------------------------------------------------------------- subscribe */
@@ -354,6 +375,34 @@ kw_consumer_unsubscribe(kw_consumer *k, kw_error *err)
     return e ? kw_error_set(err, e, "unsubscribe failed: %s", kw_err_str(e)) : KW_ERR_OK;
 }
 
+/* ---------------------------------------------------------------- manual assignment */
+
+/* Wakes the kwire thread after timers changed from an application thread. */
+static void
+wake_loop(kw_client *c)
+{
+    if (c->thread_on && c->in_step == 0)
+        kw_client_wakeup(c);
+}
+
+kw_err
+kwi_cg_manual_assign(kw_consumer *k, kw_error *err)
+{
+    if ((k->grp && k->grp->subscribed) || !kw_consumer_group_id(k))
+        return KW_ERR_OK; /* the group part's own assignment, or no group at all */
+    kwi_cgroup *g = NULL;
+    kw_err e = group_get(k, &g, err);
+    if (e != KW_ERR_OK || kwi_cgdrv_halted(g->d))
+        return e;
+    /* Partitions given KW_OFFSET_STORED wait for their committed offsets: the retry timer's
+     * scan fetches them once the assignment is in place (after this call returns). */
+    kwi_reactor_timer_start(g->t_retry, 0);
+    if (g->auto_commit && !kwi_reactor_timer_armed(g->t_auto))
+        kwi_reactor_timer_start(g->t_auto, g->auto_ms);
+    wake_loop(k->c);
+    return KW_ERR_OK;
+}
+
 /* ---------------------------------------------------------------- commits */
 
 static kw_err
@@ -377,6 +426,54 @@ commit_list(kw_consumer *k, kwi_cgroup *g, const kw_topic_partition *offsets, si
     return KW_ERR_OK;
 }
 
+/* Whether a failed commit or offset fetch may simply be sent again: the coordinator moved,
+ * is loading or did not answer. Java's commitSync retries these until its timeout; other
+ * errors (ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, authorization) go to the application. */
+static bool
+worth_retry(const kwi_cg_op *op)
+{
+    if (op->err == KW_ERR_BROKER) {
+        int16_t c = op->detail.broker_code;
+        return c == 7 || c == 14 || c == 15 || c == 16;
+    }
+    return op->err == KW_ERR_IO || op->err == KW_ERR_TIMED_OUT;
+}
+
+static bool
+never(kwi_cgroup *g, void *arg)
+{
+    (void)arg;
+    return g->fatal;
+}
+
+/* A synchronous commit (kw_consumer_commit, close), retried within timeout_ms while the
+ * coordinator moves. Lock held once; can_wait checked by the caller. */
+static kw_err
+sync_commit(kwi_cgroup *g, const kw_topic_partition *offsets, size_t n, int timeout_ms,
+            kw_error *err)
+{
+    int64_t end = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
+    for (;;) {
+        kwi_cg_list l = {0};
+        kwi_cg_op *op = NULL;
+        kw_err e = commit_list(g->k, g, offsets, n, &l, err);
+        if (e || l.n == 0)
+            return e; /* nothing consumed: nothing to commit */
+        e = kwi_cg_commit(g, &l, KWI_CG_OP_COMMIT_SYNC, NULL, NULL, &op, err);
+        if (e)
+            return e;
+        int64_t left = end == INT64_MAX ? -1 : end - mono_ms();
+        kw_err w = wait_for(g, op_is_done, op, left < 0 && end != INT64_MAX ? 0 : (int)left);
+        left = end == INT64_MAX ? INT64_MAX : end - mono_ms();
+        if (w != KW_ERR_OK || !op->done || !worth_retry(op) || left <= g->retry_ms)
+            return finish_op(g, op, w, NULL, 0, err);
+        kwi_cg_op_free(g, op);
+        wait_for(g, never, NULL, (int)g->retry_ms);
+        if (g->fatal)
+            return kw_error_set(err, KW_ERR_STATE, "%s", g->last_err.msg);
+    }
+}
+
 KW_API kw_err
 kw_consumer_commit(kw_consumer *k, const kw_topic_partition *offsets, size_t n, int timeout_ms,
                    kw_error *err)
@@ -385,21 +482,11 @@ kw_consumer_commit(kw_consumer *k, const kw_topic_partition *offsets, size_t n, 
         return kw_error_set(err, KW_ERR_INVALID_ARG, "no consumer or no offsets");
     pthread_mutex_lock(&k->c->lock);
     kwi_cgroup *g = NULL;
-    kwi_cg_list l = {0};
-    kwi_cg_op *op = NULL;
     kw_err e = group_get(k, &g, err);
     if (!e)
         e = can_wait(k, err);
     if (!e)
-        e = commit_list(k, g, offsets, n, &l, err);
-    if (!e && l.n == 0) {
-        pthread_mutex_unlock(&k->c->lock);
-        return KW_ERR_OK; /* nothing consumed: nothing to commit */
-    }
-    if (!e)
-        e = kwi_cg_commit(g, &l, KWI_CG_OP_COMMIT_SYNC, NULL, NULL, &op, err);
-    if (!e)
-        e = finish_op(g, op, wait_for(g, op_is_done, op, timeout_ms), NULL, 0, err);
+        e = sync_commit(g, offsets, n, timeout_ms, err);
     pthread_mutex_unlock(&k->c->lock);
     return e;
 }
@@ -482,6 +569,16 @@ is_closed(kwi_cgroup *g, void *arg)
            kwi_member_state_get(g->m) == KWI_MEMBER_CLOSED;
 }
 
+/* A manual assignment with enable.auto.commit commits what was consumed on close, as Java's
+ * close does whether or not the consumer subscribed. */
+/* A manual assignment with enable.auto.commit commits what was consumed on close, as Java's
+ * close does whether or not the consumer subscribed. */
+static kw_err
+close_commit(kwi_cgroup *g, int timeout_ms, kw_error *err)
+{
+    return sync_commit(g, NULL, 0, timeout_ms, err);
+}
+
 KW_API kw_err
 kw_consumer_close(kw_consumer *k, int timeout_ms, kw_error *err)
 {
@@ -492,6 +589,8 @@ kw_consumer_close(kw_consumer *k, int timeout_ms, kw_error *err)
     kw_err e = KW_ERR_OK;
     if (g && !kwi_cgdrv_halted(g->d)) {
         e = can_wait(k, err);
+        if (!e && !g->subscribed && g->auto_commit)
+            e = close_commit(g, timeout_ms, err);
         if (!e) {
             /* The member emits COMMIT_POINT (auto-commit), REVOKED (the callback runs here)
              * and holds the LeaveGroup until those commits are answered (member.h). */

@@ -51,8 +51,12 @@ struct kwi_cgdrv {
     kw_uuid *ids;
     size_t n_ids, cap_ids;
     bool md_pending;
+    bool md_stuck;          /* md_ev could not be recorded: draining waits (need_metadata) */
+    kwi_member_event md_ev; /* valid while md_stuck: the member keeps it until the next drain */
     int64_t md_since;
     int64_t md_period;
+    int64_t md_backoff_ms; /* after a failed feed; 0 = none */
+    int64_t retry_ms, retry_max_ms;
 
     bool running, again, halted;
     bool paused, paused_hold; /* see kwi_cgdrv_hooks.on_event */
@@ -363,19 +367,22 @@ md_ready(kwi_cgdrv *g)
     return true;
 }
 
-static void
+/* Feeds the member what the cache knows of the topics of interest. KW_ERR_NOMEM when that
+ * failed: the caller tries again after a backoff (the member may be waiting for it to assign
+ * or reconcile, so waiting for the periodic refresh would stall the group). */
+static kw_err
 md_feed(kwi_cgdrv *g)
 {
     for (size_t i = 0; i < g->n_ids; i++) {
         kwi_md_topic *t = find_id(g->c, &g->ids[i]);
         if (t && name_add(g, t->name, t->len) != KW_ERR_OK)
-            return;
+            return KW_ERR_NOMEM;
     }
     if (!g->n_names)
-        return;
+        return KW_ERR_OK;
     kwi_member_topic_md *v = g->a->alloc(g->a->ud, g->n_names * sizeof(*v));
     if (!v)
-        return;
+        return KW_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < g->n_names; i++) {
         kwi_md_topic *t = kwi_md_topic_find(g->c, g->names[i].s, g->names[i].len);
@@ -386,9 +393,19 @@ md_feed(kwi_cgdrv *g)
         v[n].partitions = t->n_parts > 0 ? t->n_parts : -1;
         n++;
     }
-    if (n)
-        kwi_member_on_metadata(g->m, kwi_cgdrv_now(g), v, n);
+    kw_err e = n ? kwi_member_on_metadata(g->m, kwi_cgdrv_now(g), v, n) : KW_ERR_OK;
     g->a->free(g->a->ud, v, g->n_names * sizeof(*v));
+    return e == KW_ERR_NOMEM ? KW_ERR_NOMEM : KW_ERR_OK;
+}
+
+/* The delay before feeding again after a failed allocation: retry.backoff.ms doubling up to
+ * retry.backoff.max.ms. */
+static int64_t
+md_backoff(kwi_cgdrv *g)
+{
+    int64_t d = g->md_backoff_ms ? g->md_backoff_ms * 2 : g->retry_ms;
+    g->md_backoff_ms = d < g->retry_max_ms ? d : g->retry_max_ms;
+    return g->md_backoff_ms;
 }
 
 static void
@@ -407,8 +424,12 @@ on_md_timer(kwi_reactor *r, kwi_timer *t, void *ud)
     if (!g->md_pending)
         refresh_names(g); /* the periodic pass: the leader notices partition changes */
     g->md_pending = false;
-    md_feed(g);
-    kwi_reactor_timer_start(g->t_md, g->md_period);
+    if (md_feed(g) == KW_ERR_OK) {
+        g->md_backoff_ms = 0;
+        kwi_reactor_timer_start(g->t_md, g->md_period);
+    } else {
+        kwi_reactor_timer_start(g->t_md, md_backoff(g)); /* not the next periodic pass */
+    }
     if (g->sync_held) {
         g->sync_held = false;
         send_one(g, &g->sync);
@@ -416,13 +437,24 @@ on_md_timer(kwi_reactor *r, kwi_timer *t, void *ud)
     run(g);
 }
 
+/* Records the topics the member asks about and starts a refresh. When a name cannot be
+ * recorded (out of memory) the event is kept (not drained: its memory stays valid) and the
+ * driver stops draining until on_kick records it after a backoff: dropping it would leave the
+ * member waiting for metadata it never gets. */
 static void
 need_metadata(kwi_cgdrv *g, const kwi_member_event *ev)
 {
+    bool failed = false;
     for (int32_t i = 0; i < ev->n_topics; i++)
-        name_add(g, ev->topics[i], strlen(ev->topics[i]));
+        failed |= name_add(g, ev->topics[i], strlen(ev->topics[i])) != KW_ERR_OK;
     for (int32_t i = 0; i < ev->n_topic_ids; i++)
-        id_add(g, &ev->topic_ids[i]);
+        failed |= id_add(g, &ev->topic_ids[i]) != KW_ERR_OK;
+    g->md_stuck = failed;
+    if (failed) {
+        g->md_ev = *ev;
+        kwi_reactor_timer_start(g->t_kick, md_backoff(g));
+        return;
+    }
     refresh_names(g);
     g->md_pending = true;
     g->md_since = kwi_cgdrv_now(g);
@@ -454,7 +486,7 @@ run(kwi_cgdrv *g)
     do {
         g->again = false;
         kwi_member_event ev;
-        while (!g->halted && !g->paused && kwi_member_next_event(g->m, &ev)) {
+        while (!g->halted && !g->paused && !g->md_stuck && kwi_member_next_event(g->m, &ev)) {
             if (ev.type == KWI_MEMBER_EV_NEED_METADATA) {
                 need_metadata(g, &ev);
             } else if (g->h.on_event && g->h.on_event(g, &ev, g->h.ud)) {
@@ -468,7 +500,7 @@ run(kwi_cgdrv *g)
             drop_coord(g);
         kwi_member_request r;
         while (!g->halted && !g->held && !g->sync_held && !(g->paused && g->paused_hold) &&
-               kwi_member_next_request(g->m, &r)) {
+               !g->md_stuck && kwi_member_next_request(g->m, &r)) {
             if (r.api_key == KWI_API_SYNC_GROUP && kwi_member_is_leader(g->m)) {
                 /* As librdkafka's leader: refresh the group's topics before the leader's
                  * SyncGroup goes out, and feed the answer to the member first (a change makes
@@ -539,6 +571,8 @@ on_kick(kwi_reactor *r, kwi_timer *t, void *ud)
     (void)r;
     (void)t;
     kwi_cgdrv *g = ud;
+    if (g->md_stuck)
+        need_metadata(g, &g->md_ev);
     if (g->failed_gen && g->failed_gen == g->conn_gen && g->coord) {
         g->failed_gen = 0;
         kwi_member_on_coordinator_lost(g->m, kwi_cgdrv_now(g));
@@ -604,6 +638,9 @@ kwi_cgdrv_new(kw_client *c, const kwi_cgdrv_hooks *hooks, kwi_cgdrv **out, kw_er
         g->h = *hooks;
     int64_t age = kwi_conf_int(conf, KWI_CONF_METADATA_MAX_AGE_MS);
     g->md_period = age > 0 && age < 300000 ? age : 300000;
+    g->retry_ms = cfg.retry_backoff_ms > 0 ? cfg.retry_backoff_ms : 1;
+    g->retry_max_ms =
+        cfg.retry_backoff_max_ms > g->retry_ms ? cfg.retry_backoff_max_ms : g->retry_ms;
     kwi_reactor *r = kwi_client_reactor(c);
     e = kwi_member_new(&cfg, &g->m, err);
     if (!e && (kwi_reactor_timer_new(r, on_member_timer, g, &g->t_member) ||

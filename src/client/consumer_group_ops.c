@@ -236,8 +236,9 @@ kwi_cg_consumed(kwi_cgroup *g, const kwi_tpset *only, kwi_cg_list *out)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         kw_slice t = kw_slice_str(tmp[i].topic);
-        if (tmp[i].offset >= 0 && kwi_tpset_contains(&g->owned, t, tmp[i].partition) &&
-            (!only || kwi_tpset_contains(only, t, tmp[i].partition)))
+        /* Subscribed: only what the group assigned; manual: every assigned partition. */
+        bool mine = !g->subscribed || kwi_tpset_contains(&g->owned, t, tmp[i].partition);
+        if (tmp[i].offset >= 0 && mine && (!only || kwi_tpset_contains(only, t, tmp[i].partition)))
             tmp[k++] = tmp[i];
     }
     kw_err e = kwi_cg_list_copy(g, out, tmp, k);
@@ -320,7 +321,7 @@ start_done(kwi_cgroup *g, kwi_cg_op *op, const kw_error *e)
     }
     for (size_t i = 0; i < op->parts.n; i++) {
         const kw_topic_partition *tp = &op->parts.v[i];
-        if (!kwi_tpset_contains(&g->owned, kw_slice_str(tp->topic), tp->partition))
+        if (g->subscribed && !kwi_tpset_contains(&g->owned, kw_slice_str(tp->topic), tp->partition))
             continue; /* revoked meanwhile */
         int64_t off = tp->err == KW_ERR_OK && tp->offset >= 0 ? tp->offset : -1;
         kwi_cons_set_start(g->k, tp->topic, strlen(tp->topic), tp->partition, off,
@@ -377,22 +378,28 @@ kwi_cg_retry_timer(kwi_reactor *r, kwi_timer *t, void *ud)
     (void)r;
     (void)t;
     kwi_cgroup *g = ud;
-    /* Every partition still waiting for its start position. */
+    /* Every partition still waiting for its start position: those the group assigned and
+     * those assigned manually with KW_OFFSET_STORED. A failed allocation or fetch tries again
+     * after the backoff, so no partition waits forever. */
     kwi_tpset w;
     kwi_tpset_init(&w, g->a);
-    for (int32_t i = 0; i < g->owned.n; i++) {
-        const kwi_tpset_topic *ot = &g->owned.t[i];
-        for (int32_t j = 0; j < ot->n; j++) {
-            kwi_ctp *tp = kwi_cons_find(g->k, ot->name, ot->name_len, ot->parts[j]);
-            if (tp && tp->state == KWI_CTP_WAIT_POS)
-                kwi_tpset_add(&w, (kw_slice){(const uint8_t *)ot->name, (int32_t)ot->name_len},
-                              ot->parts[j]);
-        }
+    kw_err e = KW_ERR_OK;
+    kw_consumer *k = g->k;
+    for (size_t i = 0; i < k->n_parts && !e; i++) {
+        const kwi_ctp *tp = k->parts[i];
+        if (tp->state == KWI_CTP_WAIT_POS)
+            e = kwi_tpset_add(&w, (kw_slice){(const uint8_t *)tp->topic, (int32_t)tp->tlen},
+                              tp->partition);
     }
     kwi_cg_list l;
-    if (kwi_tpset_count(&w) && kwi_cg_list_from_set(g, &l, &w, KW_OFFSET_INVALID) == KW_ERR_OK)
-        kwi_cg_fetch(g, &l, KWI_CG_OP_FETCH_START, NULL, NULL, NULL, NULL);
+    if (!e && kwi_tpset_count(&w)) {
+        e = kwi_cg_list_from_set(g, &l, &w, KW_OFFSET_INVALID);
+        if (!e)
+            e = kwi_cg_fetch(g, &l, KWI_CG_OP_FETCH_START, NULL, NULL, NULL, NULL);
+    }
     kwi_tpset_fini(&w);
+    if (e == KW_ERR_NOMEM)
+        kwi_reactor_timer_start(g->t_retry, g->retry_ms);
 }
 
 /* ---------------------------------------------------------------- assignment changes */
@@ -422,9 +429,58 @@ kwi_cg_unassign(kwi_cgroup *g, const kwi_tpset *parts)
     kwi_tpset_fini(&mine);
 }
 
+/* Partitions of `parts` that are in `in` (out := parts ∩ in). */
+static kw_err
+intersect(kwi_tpset *out, const kwi_tpset *parts, const kwi_tpset *in)
+{
+    kw_err e = KW_ERR_OK;
+    for (int32_t i = 0; i < parts->n && !e; i++) {
+        kw_slice t = {(const uint8_t *)parts->t[i].name, (int32_t)parts->t[i].name_len};
+        for (int32_t j = 0; j < parts->t[i].n && !e; j++)
+            if (kwi_tpset_contains(in, t, parts->t[i].parts[j]))
+                e = kwi_tpset_add(out, t, parts->t[i].parts[j]);
+    }
+    return e;
+}
+
+static void
+remove_all(kwi_tpset *s, const kwi_tpset *parts)
+{
+    for (int32_t i = 0; i < parts->n; i++) {
+        kw_slice t = {(const uint8_t *)parts->t[i].name, (int32_t)parts->t[i].name_len};
+        for (int32_t j = 0; j < parts->t[i].n; j++)
+            kwi_tpset_remove(s, t, parts->t[i].parts[j]);
+    }
+}
+
+static void assigned(kwi_cgroup *g, const kwi_tpset *parts);
+
+void
+kwi_cg_revoke_done(kwi_cgroup *g, const kwi_tpset *parts)
+{
+    kwi_cg_unassign(g, parts);
+    remove_all(&g->revoking, parts);
+    kwi_tpset again;
+    kwi_tpset_init(&again, g->a);
+    if (intersect(&again, parts, &g->reassign) == KW_ERR_OK && kwi_tpset_count(&again)) {
+        remove_all(&g->reassign, &again);
+        assigned(g, &again); /* their ASSIGNED callback is queued: the hold stays on */
+    }
+    kwi_tpset_fini(&again);
+}
+
 static void
 assigned(kwi_cgroup *g, const kwi_tpset *parts)
 {
+    /* Partitions assigned again while their REVOKED callback has not returned (a rebalance
+     * that completed during a slow callback, on the kwire thread or through a commit it
+     * made): they are still assigned and are unassigned when the callback returns, so they
+     * are assigned anew then (kwi_cg_revoke_done), from their committed offsets. */
+    kwi_tpset again;
+    kwi_tpset_init(&again, g->a);
+    if (intersect(&again, parts, &g->revoking) == KW_ERR_OK)
+        kwi_tpset_add_all(&g->reassign, &again);
+    kwi_tpset_fini(&again);
     kwi_tpset add;
     kwi_tpset_init(&add, g->a);
     kwi_cg_list l = {0};
@@ -434,7 +490,9 @@ assigned(kwi_cgroup *g, const kwi_tpset *parts)
         kw_error_init(&err);
         if (kw_consumer_incremental_assign(g->k, l.v, l.n, &err) == KW_ERR_OK) {
             kwi_tpset_add_all(&g->owned, &add);
-            kwi_cg_fetch(g, &l, KWI_CG_OP_FETCH_START, NULL, NULL, NULL, NULL);
+            /* A failed fetch leaves them waiting: the retry timer asks again. */
+            if (kwi_cg_fetch(g, &l, KWI_CG_OP_FETCH_START, NULL, NULL, NULL, NULL) != KW_ERR_OK)
+                kwi_reactor_timer_start(g->t_retry, g->retry_ms);
         } else {
             kwi_cg_list_fini(g, &l);
         }
@@ -445,7 +503,8 @@ assigned(kwi_cgroup *g, const kwi_tpset *parts)
 void
 kwi_cg_update_hold(kwi_cgroup *g)
 {
-    bool on = g->commit_hold || g->cb_head != NULL;
+    /* in_cb: a callback runs (its entry already dequeued); what it concerns stays held. */
+    bool on = g->commit_hold || g->cb_head != NULL || g->in_cb;
     if (g->held != on) {
         g->held = on;
         kwi_cons_hold(g->k, on);
@@ -459,18 +518,55 @@ hold(kwi_cgroup *g, bool on)
     kwi_cg_update_hold(g);
 }
 
+/* A rebalance callback could not be queued (out of memory): the application would no longer
+ * know what it owns, so the group part stops for good, as the member does on its own failed
+ * allocations (member.h): every partition it assigned is dropped, the member sends nothing
+ * more (the coordinator expires it), and kw_consumer_poll reports the fatal error. */
 static void
+fail_oom(kwi_cgroup *g, const char *what)
+{
+    kwi_tpset all = g->owned;
+    kwi_tpset_init(&g->owned, g->a);
+    for (int32_t i = 0; i < all.n; i++) {
+        for (int32_t j = 0; j < all.t[i].n; j++) {
+            kw_topic_partition tp = {.topic = all.t[i].name, .partition = all.t[i].parts[j]};
+            kw_consumer_incremental_unassign(g->k, &tp, 1, NULL);
+        }
+    }
+    kwi_tpset_fini(&all);
+    kwi_tpset_clear(&g->revoking);
+    kwi_tpset_clear(&g->reassign);
+    kwi_cgdrv_halt(g->d);
+    kwi_reactor_timer_stop(g->t_auto);
+    kwi_reactor_timer_stop(g->t_retry);
+    kw_error_init(&g->last_err);
+    kw_error_set(&g->last_err, KW_ERR_NOMEM, "group %s: an allocation failed (%s)",
+                 kw_consumer_group_id(g->k), what);
+    g->last_err.fatal = true;
+    g->fatal = true;
+    g->k->wakeups++;
+    kwi_cons_signal(g->k);
+    kwi_cg_signal(g);
+    const kwi_log *log = kwi_client_log(g->c);
+    if (kwi_log_on(log, KWI_LOG_WARN))
+        kwi_log_write(log, KWI_LOG_WARN, "group", "%s", g->last_err.msg);
+}
+
+static bool
 queue_cb(kwi_cgroup *g, kw_rebalance_kind kind, const kwi_tpset *parts, bool unassign_after)
 {
     kwi_cg_cb *cb = g->a->alloc(g->a->ud, sizeof(*cb));
-    if (!cb)
-        return;
+    if (!cb) {
+        fail_oom(g, "a rebalance callback");
+        return false;
+    }
     memset(cb, 0, sizeof(*cb));
     cb->kind = kind;
     cb->unassign_after = unassign_after;
     if (kwi_cg_list_from_set(g, &cb->parts, parts, KW_OFFSET_INVALID)) {
         g->a->free(g->a->ud, cb, sizeof(*cb));
-        return;
+        fail_oom(g, "a rebalance callback");
+        return false;
     }
     if (g->cb_tail)
         g->cb_tail->next = cb;
@@ -483,6 +579,7 @@ queue_cb(kwi_cgroup *g, kw_rebalance_kind kind, const kwi_tpset *parts, bool una
     kwi_cg_update_hold(g);
     g->k->wakeups++;
     kwi_cons_signal(g->k);
+    return true;
 }
 
 static void
@@ -495,12 +592,27 @@ auto_commit(kwi_cgroup *g, const kwi_tpset *only)
     kwi_cg_commit(g, &l, KWI_CG_OP_COMMIT_AUTO, NULL, NULL, NULL, NULL);
 }
 
+/* An auto-commit not answered yet. While one waits (a coordinator that is slow, silent or
+ * unknown), the next tick skips: queuing one per interval would grow without bound, and the
+ * tick after the answer commits the newest positions anyway. */
+static bool
+auto_pending(const kwi_cgroup *g)
+{
+    for (const kwi_cg_op *op = g->ops; op; op = op->next)
+        if (op->kind == KWI_CG_OP_COMMIT_AUTO && !op->done)
+            return true;
+    return false;
+}
+
 void
 kwi_cg_auto_timer(kwi_reactor *r, kwi_timer *t, void *ud)
 {
     (void)r;
     kwi_cgroup *g = ud;
-    if (kwi_member_state_get(g->m) == KWI_MEMBER_STABLE && !g->held)
+    kwi_member_state st = kwi_member_state_get(g->m);
+    if (((st == KWI_MEMBER_STABLE && !g->held) ||
+         (!g->subscribed && st == KWI_MEMBER_UNSUBSCRIBED)) &&
+        !auto_pending(g))
         auto_commit(g, NULL);
     kwi_reactor_timer_start(t, g->auto_ms);
 }
@@ -526,13 +638,16 @@ kwi_cg_on_event(kwi_cgdrv *d, const kwi_member_event *ev, void *ud)
         return false;
     case KWI_MEMBER_EV_REVOKED:
         if (app) {
-            queue_cb(g, KW_REBALANCE_REVOKED, ev->parts, true);
-            return true; /* paused until the callback returned (consumer_group.c) */
+            kwi_tpset_add_all(&g->revoking, ev->parts);
+            /* Paused until the callback returned (consumer_group.c). */
+            return queue_cb(g, KW_REBALANCE_REVOKED, ev->parts, true);
         }
         kwi_cg_unassign(g, ev->parts);
         return false;
     case KWI_MEMBER_EV_LOST:
         kwi_cg_unassign(g, ev->parts);
+        remove_all(&g->revoking, ev->parts); /* gone already: nothing to redo after the */
+        remove_all(&g->reassign, ev->parts); /* REVOKED callback */
         if (app && kwi_tpset_count(ev->parts))
             queue_cb(g, KW_REBALANCE_LOST, ev->parts, false);
         return false;

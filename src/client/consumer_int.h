@@ -22,7 +22,14 @@
  * bytes (copied once out of the connection's receive buffer), decompressed areas, and the
  * kw_consumer_msg array pointing into them. A chunk is referenced by its partition queue while
  * it has messages to hand out and by every message handed out and not yet released; its bytes
- * count against the memory budget until the last reference goes. */
+ * count against the memory budget until the last reference goes.
+ *
+ * The large blocks of a chunk (the records copy and the message array) come from a small
+ * per-consumer cache of freed blocks (kwi_cons_block_get/put): a steady consumer then reuses
+ * the same memory instead of having the C library map fresh pages, and fault them in, for
+ * every response. The cache is bounded (KWI_POOL_N blocks, a quarter of the budget) and its
+ * bytes count against the budget when the fetcher sizes a request; it gives them back first
+ * when the budget is short. */
 #ifndef KWI_CLIENT_CONSUMER_INT_H
 #define KWI_CLIENT_CONSUMER_INT_H
 
@@ -52,6 +59,11 @@
 
 #define KWI_API_FETCH        1
 #define KWI_API_LIST_OFFSETS 2
+
+/* The block cache: at most this many blocks, each at least KWI_POOL_MIN bytes (smaller ones
+ * the C library serves well from its own free lists). */
+#define KWI_POOL_N   64
+#define KWI_POOL_MIN ((size_t)64 << 10)
 
 typedef struct kwi_ctp kwi_ctp;
 typedef struct kwi_cchunk kwi_cchunk;
@@ -101,18 +113,23 @@ struct kwi_cchunk {
     kwi_cchunk *lprev, *lnext; /* the consumer's list of live chunks */
     kw_consumer *k;            /* NULL once the consumer is freed */
     kw_client *c;
-    size_t refs;   /* queue reference + messages handed out and not released */
-    size_t mem;    /* bytes charged to the budget */
-    size_t alloc;  /* size of this allocation (struct, msgs, headers, topic) */
-    uint8_t *data; /* the records bytes */
-    size_t data_len;
-    uint8_t **bufs; /* decompressed areas */
+    size_t refs;     /* queue reference + messages handed out and not released */
+    size_t mem;      /* bytes charged to the budget */
+    size_t alloc;    /* size of this allocation (struct, msgs, headers, topic) */
+    uint8_t *data;   /* the records bytes (a block of data_cap bytes) */
+    size_t data_cap; /* 0: no block */
+    uint8_t **bufs;  /* decompressed areas */
     size_t *buf_caps;
     size_t n_bufs;
+    size_t bufs_slots; /* bufs and buf_caps are their own allocation of this many slots; 0 =
+                          inside the chunk's allocation */
     kw_consumer_msg *msgs;
+    size_t msgs_cap; /* bytes of msgs' own block; 0 = inside the chunk's allocation */
     size_t n, taken; /* messages; how many were handed out */
     kw_header *hdrs;
     size_t n_hdrs;
+    size_t hdrs_cap; /* bytes of hdrs' own allocation; 0 = inside the chunk's allocation */
+    bool errs;       /* an in-band error chunk (no records) */
     char *topic;     /* the messages' topic name (the partition may go away first) */
     char *extra;     /* an in-band error's text, or NULL */
     int64_t end_pos; /* fetch position after this chunk: pos moves here when it is drained */
@@ -125,8 +142,8 @@ struct kwi_cchunk {
 typedef struct kwi_cons_hooks {
     /* Inside kw_consumer_poll, on the polling thread, WITHOUT the loop lock held, before
      * messages are handed out: counts as "the application polled" and delivers rebalance
-     * callbacks. */
-    void (*on_poll)(kw_consumer *k);
+     * callbacks. An error (the group member stopped for good) makes the poll return it. */
+    kw_err (*on_poll)(kw_consumer *k, kw_error *err);
     /* Inside kw_consumer_free with the lock held: free the group state. */
     void (*on_free)(kw_consumer *k);
 } kwi_cons_hooks;
@@ -170,11 +187,14 @@ struct kw_consumer {
     bool closing;
     bool held; /* kwi_cons_hold: poll hands out nothing */
 
+    /* Freed blocks kept for reuse (see the top of this file); `pooled` is their bytes. */
+    struct kwi_cblock {
+        void *p;
+        size_t cap;
+    } pool[KWI_POOL_N];
+    size_t n_pool, pooled;
+
     /* Parsing scratch, reused across responses. */
-    kw_consumer_msg *smsgs;
-    size_t n_smsgs, cap_smsgs;
-    kw_header *shdrs;
-    size_t n_shdrs, cap_shdrs;
     uint8_t **sbufs;
     size_t *sbuf_caps;
     size_t n_sbufs, cap_sbufs;
@@ -210,6 +230,22 @@ kwi_cchunk *kwi_cons_chunk_new(kw_consumer *k, kwi_ctp *tp, size_t n, size_t nh,
                                size_t extra);
 /* Adds bytes the chunk owns (records copy, decompressed areas) to its budget charge. */
 void kwi_cons_chunk_charge(kwi_cchunk *ch, size_t bytes);
+/* A block of at least `need` bytes, from the cache when one fits; *cap receives its size (pass
+ * it to kwi_cons_block_put or free it with that size). NULL on out of memory. */
+void *kwi_cons_block_get(kw_consumer *k, size_t need, size_t *cap);
+/* Gives a block back: kept in the cache when it is large and the cache has room, else freed.
+ * k may be NULL (the consumer is gone): `a` frees it. */
+void kwi_cons_block_put(kw_consumer *k, const kw_allocator *a, void *p, size_t cap);
+/* Frees cached blocks until `bytes` more fit the budget next to what is alive and reserved,
+ * or the cache is empty; all of them with bytes == SIZE_MAX. */
+void kwi_cons_pool_trim(kw_consumer *k, size_t bytes);
+/* Memory the budget sees as used: chunks alive, plus the larger of the bytes reserved for
+ * Fetch requests in flight and the cached blocks (their answers are copied into those). */
+static inline size_t
+kwi_cons_used(const kw_consumer *k)
+{
+    return k->mem + (k->reserved > k->pooled ? k->reserved : k->pooled);
+}
 /* Drops a reference of a chunk; frees it at zero. */
 void kwi_cons_chunk_unref(kwi_cchunk *ch);
 /* Queues an in-band error message for a partition. */
@@ -219,6 +255,18 @@ void kwi_cons_error(kw_consumer *k, kwi_ctp *tp, kw_err e, int16_t code, const c
 void kwi_cons_signal(kw_consumer *k);
 /* Backoff for a partition's next attempt after `failures` failures. */
 int64_t kwi_cons_backoff(kw_consumer *k, int32_t failures);
+/* A retriable failure of a partition's Fetch or ListOffsets: counts it, backs off (the
+ * fetcher is woken when the backoff ends) and has the topic's metadata refreshed (`code`, the
+ * broker's error, lets the cache decide how; 0 = refresh the topic). */
+void kwi_cons_retry(kw_consumer *k, kwi_ctp *tp, int16_t code);
+
+/* A partition and its leader, for grouping Fetch and ListOffsets requests by broker. */
+typedef struct kwi_ccand {
+    kwi_ctp *tp;
+    int32_t leader, epoch;
+} kwi_ccand;
+/* qsort order of kwi_ccand: by leader, then topic, then partition. */
+int kwi_cons_cmp_cand(const void *a, const void *b);
 /* Moves a partition to `offset`: gen bump, queue dropped. offset < 0 = a KWI_RESET_* /
  * timestamp reset (reset_to). */
 void kwi_cons_move(kw_consumer *k, kwi_ctp *tp, int64_t offset, bool reset, int64_t reset_to);
@@ -316,5 +364,10 @@ void kwi_cons_hold(kw_consumer *k, bool on);
 
 /* Installs the group part's hooks. */
 void kwi_cons_set_hooks(kw_consumer *k, const kwi_cons_hooks *h);
+
+/* (consumer_group.c) Called by kw_consumer_assign and kw_consumer_incremental_assign, lock
+ * held, before the partitions are added: with a group.id, manual assignments commit through
+ * the group coordinator and start at their committed offsets (KW_OFFSET_STORED). */
+kw_err kwi_cg_manual_assign(kw_consumer *k, kw_error *err);
 
 #endif

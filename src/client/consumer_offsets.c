@@ -26,15 +26,7 @@ list_retry(kw_consumer *k, kwi_ctp *tp, int16_t code)
 {
     tp->state = KWI_CTP_RESET;
     tp->in_flight = false;
-    tp->failures++;
-    tp->backoff_to = kwi_cons_now(k) + kwi_cons_backoff(k, tp->failures);
-    if (code)
-        kwi_client_on_partition_error(k->c, tp->topic, tp->tlen, tp->partition, code);
-    else {
-        const char *names[1] = {tp->topic};
-        size_t lens[1] = {tp->tlen};
-        kwi_client_refresh(k->c, names, lens, 1);
-    }
+    kwi_cons_retry(k, tp, code);
 }
 
 static void
@@ -119,19 +111,7 @@ on_list(kw_err err, const kw_error *detail, const kwi_resp *resp, void *ud)
     kwi_fetch_run(k);
 }
 
-typedef struct lcand {
-    kwi_ctp *tp;
-    int32_t leader, epoch;
-} lcand;
-
-static int
-cmp_lcand(const void *a, const void *b)
-{
-    const lcand *x = a, *y = b;
-    if (x->leader != y->leader)
-        return x->leader < y->leader ? -1 : 1;
-    return strcmp(x->tp->topic, y->tp->topic);
-}
+typedef kwi_ccand lcand;
 
 /* One ListOffsets for c[0..n), all led by the same broker, sorted by topic. */
 static void
@@ -224,7 +204,7 @@ kwi_offsets_run(kw_consumer *k, int64_t now)
         tp->backoff_to = now + k->backoff_ms;
         wait = tp->backoff_to < wait ? tp->backoff_to : wait;
     }
-    qsort(c, n, sizeof(*c), cmp_lcand);
+    qsort(c, n, sizeof(*c), kwi_cons_cmp_cand);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && c[j].leader == c[i].leader)

@@ -224,18 +224,31 @@ reconcile(kwi_member *m, bool fresh)
             kwi_member_enter(m, KWI_MEMBER_ACKNOWLEDGING);
         else if (m->n_unresolved == 0 && m->state == KWI_MEMBER_RECONCILING)
             kwi_member_enter(m, KWI_MEMBER_STABLE);
-    } else {
-        if (kwi_tpset_diff(&revoked, &m->owned, &resolved) ||
-            kwi_tpset_diff(&added, &resolved, &m->owned))
-            m->nomem = true;
+    } else if (!m->nomem && !kwi_tpset_diff(&revoked, &m->owned, &resolved) &&
+               !kwi_tpset_diff(&added, &resolved, &m->owned)) {
+        /* Only whole sets are announced, and only what was announced is owned: after a
+         * failed allocation (the member turns FATAL) its LOST event names exactly the
+         * partitions the application was told about. */
         kwi_member_emit_parts(m, KWI_MEMBER_EV_COMMIT_POINT, &m->owned);
-        if (revoked.n)
+        if (revoked.n && !m->nomem)
             kwi_member_emit_parts(m, KWI_MEMBER_EV_REVOKED, &revoked);
-        kwi_tpset_fini(&m->owned);
-        m->owned = resolved;
-        kwi_tpset_init(&resolved, m->a);
-        kwi_member_emit_parts(m, KWI_MEMBER_EV_ASSIGNED, &added);
-        kwi_member_enter(m, KWI_MEMBER_ACKNOWLEDGING);
+        bool revoked_told = revoked.n && !m->nomem;
+        if (!m->nomem)
+            kwi_member_emit_parts(m, KWI_MEMBER_EV_ASSIGNED, &added);
+        if (m->nomem) {
+            for (int32_t i = 0; revoked_told && i < revoked.n; i++) {
+                kw_slice t = {(const uint8_t *)revoked.t[i].name, (int32_t)revoked.t[i].name_len};
+                for (int32_t j = 0; j < revoked.t[i].n; j++)
+                    kwi_tpset_remove(&m->owned, t, revoked.t[i].parts[j]);
+            }
+        } else {
+            kwi_tpset_fini(&m->owned);
+            m->owned = resolved;
+            kwi_tpset_init(&resolved, m->a);
+            kwi_member_enter(m, KWI_MEMBER_ACKNOWLEDGING);
+        }
+    } else {
+        m->nomem = true;
     }
     kwi_tpset_fini(&resolved);
     kwi_tpset_fini(&revoked);
@@ -456,6 +469,14 @@ kwi_kip848_on_response(kwi_member *m, const kwi_member_resp *r)
         /* Answered or not, a sent leave is done; anything else said while leaving is moot. */
         if (m->leave_sent)
             finish_leave(m);
+        return;
+    }
+    if (r->err == KW_ERR_UNSUPPORTED_VERSION) {
+        /* The coordinator does not offer the API at all: retrying only rediscovers the same
+         * coordinator forever. Fatal, as Java's UnsupportedVersionException here. */
+        kwi_member_fail(m, KW_ERR_UNSUPPORTED_VERSION, 35,
+                        "joining (the coordinator does not support ConsumerGroupHeartbeat, "
+                        "KIP-848; use group.protocol=classic)");
         return;
     }
     if (r->err) {

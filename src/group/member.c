@@ -564,7 +564,7 @@ kw_err
 kwi_member_on_coordinator_lost(kwi_member *m, int64_t now)
 {
     advance(m, now);
-    kwi_member_coord_lost(m, "the coordinator connection was lost");
+    kwi_member_coord_conn_lost(m, "the coordinator connection was lost");
     return finish(m);
 }
 

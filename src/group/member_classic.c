@@ -464,25 +464,39 @@ apply_assignment(kwi_member *m, const kwi_tpset *assigned)
             return;
         }
     }
+    /* Everything is computed before anything is emitted or owned: after a failed allocation
+     * (the member turns FATAL) no ASSIGNED event may announce a partial assignment, and the
+     * LOST event of kwi_member_fail must name only partitions announced before. */
     bool revoked_any = false;
+    kwi_tpset next, revoked, added;
+    kwi_tpset_init(&next, m->a);
+    kwi_tpset_init(&revoked, m->a);
+    kwi_tpset_init(&added, m->a);
+    if (kwi_tpset_copy(&next, assigned) ||
+        (m->cooperative && (kwi_tpset_diff(&revoked, &m->owned, assigned) ||
+                            kwi_tpset_diff(&added, assigned, &m->owned)))) {
+        m->nomem = true;
+        kwi_tpset_fini(&next);
+        kwi_tpset_fini(&revoked);
+        kwi_tpset_fini(&added);
+        return;
+    }
     if (!m->cooperative) {
-        if (kwi_tpset_copy(&m->owned, assigned))
-            m->nomem = true;
-        kwi_member_emit_parts(m, KWI_MEMBER_EV_ASSIGNED, &m->owned);
+        kwi_member_emit_parts(m, KWI_MEMBER_EV_ASSIGNED, &next);
     } else {
-        kwi_tpset revoked, added;
-        kwi_tpset_init(&revoked, m->a);
-        kwi_tpset_init(&added, m->a);
-        if (kwi_tpset_diff(&revoked, &m->owned, assigned) ||
-            kwi_tpset_diff(&added, assigned, &m->owned) || kwi_tpset_copy(&m->owned, assigned))
-            m->nomem = true;
         revoked_any = revoked.n > 0;
         if (revoked_any)
             kwi_member_emit_parts(m, KWI_MEMBER_EV_REVOKED, &revoked);
         kwi_member_emit_parts(m, KWI_MEMBER_EV_ASSIGNED, &added);
-        kwi_tpset_fini(&revoked);
-        kwi_tpset_fini(&added);
     }
+    kwi_tpset_fini(&revoked);
+    kwi_tpset_fini(&added);
+    if (m->nomem) {
+        kwi_tpset_fini(&next); /* not announced: not owned */
+        return;
+    }
+    kwi_tpset_fini(&m->owned);
+    m->owned = next;
     kwi_member_enter(m, KWI_MEMBER_STABLE);
     if (revoked_any)
         request_rejoin(m, "partitions were revoked and must be released (KIP-429)");

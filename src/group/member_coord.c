@@ -79,6 +79,26 @@ kwi_member_coord_lost(kwi_member *m, const char *why)
     kwi_member_fail_ops(m, true, KW_ERR_IO, why);
 }
 
+void
+kwi_member_coord_conn_lost(kwi_member *m, const char *why)
+{
+    bool known = m->cstate == COORD_KNOWN;
+    kwi_member_coord_lost(m, why);
+    if (!known)
+        return;
+    /* A coordinator whose connection fails soon after it was found (a broker that refuses
+     * connections while FindCoordinator still names it) is looked up again after a backoff
+     * that grows, as Java's per-node reconnect backoff does: at once, lookup, connect and
+     * refusal would repeat in a tight loop for as long as the broker is down. */
+    if (m->now - m->coord_found_at >= m->cfg.retry_backoff_max_ms) {
+        m->coord_conn_fails = 0;
+        return;
+    }
+    m->coord_retry_at = m->now + kwi_member_backoff(m, m->coord_conn_fails);
+    if (m->coord_conn_fails < 30)
+        m->coord_conn_fails++;
+}
+
 static void
 coord_retry(kwi_member *m)
 {
@@ -131,6 +151,7 @@ kwi_member_coord_on_response(kwi_member *m, const kwi_member_resp *r)
     m->coord_id = node;
     m->coord_port = port;
     m->coord_attempts = 0;
+    m->coord_found_at = m->now;
     /* Java restarts the session timer when it finds the coordinator. */
     if (m->t_session != KWI_NEVER)
         m->t_session = m->now + m->cfg.session_timeout_ms;
@@ -210,7 +231,12 @@ kwi_member_commit(kwi_member *m, const kwi_member_offset *offsets, size_t n, uin
         if (offsets[i].offset < 0 || offsets[i].partition < 0 || offsets[i].topic.len <= 0 ||
             offsets[i].topic.len > INT16_MAX)
             return KW_ERR_INVALID_ARG;
-    if (!kwi_member_can_commit(m))
+    /* A member that never subscribed (manual assignment) commits as Kafka's "simple"
+     * consumer group does: generation -1, an empty member id and no instance id, which the
+     * coordinator accepts while the group has no members (Java's and librdkafka's commits
+     * after assign()). */
+    bool simple = m->state == KWI_MEMBER_UNSUBSCRIBED;
+    if (!simple && !kwi_member_can_commit(m))
         return KW_ERR_STATE;
     const kwi_member_offset **v = m->a->alloc(m->a->ud, n * sizeof(*v));
     if (!v)
@@ -224,16 +250,17 @@ kwi_member_commit(kwi_member *m, const kwi_member_offset *offsets, size_t n, uin
     if (r) {
         kw_offset_commit_req *q = (kw_offset_commit_req *)r->out.body;
         q->group_id = kwi_member_arena_str(m, r, m->cfg.group_id);
-        q->generation_id_or_member_epoch = m->generation;
-        q->member_id = kwi_member_arena_str(m, r, m->member_id);
-        q->group_instance_id = kwi_member_arena_str(m, r, m->cfg.group_instance_id);
+        q->generation_id_or_member_epoch = simple ? -1 : m->generation;
+        q->member_id = kwi_member_arena_str(m, r, simple ? "" : m->member_id);
+        q->group_instance_id =
+            simple ? KW_SLICE_NULL : kwi_member_arena_str(m, r, m->cfg.group_instance_id);
         q->retention_time_ms = -1;
         commit_fill(m, r, q, v, n);
         /* KIP-848 members must use OffsetCommit v9+ (else UNSUPPORTED_VERSION); a static
-         * classic member needs v7 for GroupInstanceId. */
-        if (m->cfg.protocol == KWI_MEMBER_CONSUMER)
+         * classic member needs v7 for GroupInstanceId. A simple commit fits every version. */
+        if (!simple && m->cfg.protocol == KWI_MEMBER_CONSUMER)
             r->out.min_version = 9;
-        else if (m->cfg.group_instance_id)
+        else if (!simple && m->cfg.group_instance_id)
             r->out.min_version = 7;
         if (!m->nomem) {
             kwi_member_op_add(m, r->out.seq, RK_COMMIT);

@@ -102,6 +102,8 @@ struct kwi_member {
     int32_t coord_port;
     int64_t coord_retry_at;
     int coord_attempts;
+    int64_t coord_found_at; /* when the current coordinator was found */
+    int coord_conn_fails;   /* its connection failed soon after it was found, in a row */
     uint64_t find_seq;
 
     /* identity */
@@ -203,6 +205,9 @@ void kwi_member_queues_fini(kwi_member *m);
 void kwi_member_coord_step(kwi_member *m);
 int64_t kwi_member_coord_deadline(const kwi_member *m);
 void kwi_member_coord_lost(kwi_member *m, const char *why);
+/* The driver's connection to the coordinator failed: coord_lost, with a growing backoff when
+ * that coordinator was found only just before. */
+void kwi_member_coord_conn_lost(kwi_member *m, const char *why);
 void kwi_member_coord_on_response(kwi_member *m, const kwi_member_resp *r);
 void kwi_member_op_on_response(kwi_member *m, pending_op *op, const kwi_member_resp *r);
 const md_entry *kwi_member_md_find(const kwi_member *m, kw_slice name);

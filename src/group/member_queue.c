@@ -150,8 +150,10 @@ is_hold(kwi_member_ev_type t)
     return t == KWI_MEMBER_EV_REVOKED || t == KWI_MEMBER_EV_COMMIT_POINT;
 }
 
-ev_node *
-kwi_member_emit(kwi_member *m, kwi_member_ev_type type)
+static void ev_free(kwi_member *m, ev_node *e);
+
+static ev_node *
+ev_alloc(kwi_member *m, kwi_member_ev_type type)
 {
     ev_node *e = m->a->alloc(m->a->ud, sizeof(*e));
     if (!e) {
@@ -164,6 +166,13 @@ kwi_member_emit(kwi_member *m, kwi_member_ev_type type)
     e->ev.type = type;
     e->ev.generation = m->generation;
     e->ev.parts = &e->parts;
+    return e;
+}
+
+static void
+ev_link(kwi_member *m, ev_node *e)
+{
+    kwi_member_ev_type type = e->ev.type;
     if (m->eq_tail)
         m->eq_tail->next = e;
     else
@@ -171,15 +180,31 @@ kwi_member_emit(kwi_member *m, kwi_member_ev_type type)
     m->eq_tail = e;
     if (is_hold(type))
         m->holds++;
+}
+
+ev_node *
+kwi_member_emit(kwi_member *m, kwi_member_ev_type type)
+{
+    ev_node *e = ev_alloc(m, type);
+    if (e)
+        ev_link(m, e);
     return e;
 }
 
+/* The event is queued only with its whole partition set: a partial ASSIGNED or REVOKED would
+ * misinform the application (the member turns FATAL on the failed allocation instead). */
 void
 kwi_member_emit_parts(kwi_member *m, kwi_member_ev_type type, const kwi_tpset *parts)
 {
-    ev_node *e = kwi_member_emit(m, type);
-    if (e && parts && kwi_tpset_copy(&e->parts, parts))
+    ev_node *e = ev_alloc(m, type);
+    if (!e)
+        return;
+    if (parts && kwi_tpset_copy(&e->parts, parts)) {
+        ev_free(m, e);
         m->nomem = true;
+        return;
+    }
+    ev_link(m, e);
 }
 
 void

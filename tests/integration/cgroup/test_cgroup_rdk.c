@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cg_util.h"
+#include "kwire/admin.h"
 #include "kwire/producer.h"
 #include "rdk_launch.h"
 
@@ -216,6 +217,121 @@ START_TEST(test_two_groups)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- manual assignment */
+
+typedef struct offs_rec {
+    int calls;
+    kw_err err;
+    int64_t off[4];
+} offs_rec;
+
+static void
+on_offsets(kw_admin *ad, kw_err err, const kw_error *detail, const kw_admin_result *res, void *ud)
+{
+    (void)ad;
+    (void)detail;
+    offs_rec *r = ud;
+    r->calls++;
+    r->err = err;
+    for (int32_t g = 0; res && g < res->n_offsets; g++)
+        for (int32_t i = 0; i < res->offsets[g].n_partitions; i++) {
+            const kw_partition_offset *po = &res->offsets[g].partitions[i];
+            if (po->partition >= 0 && po->partition < 4 && po->error->code == KW_ERR_OK)
+                r->off[po->partition] = po->offset;
+        }
+}
+
+/* The group's committed offsets of topic "man", through the admin API (OffsetFetch). */
+static void
+admin_offsets(const char *group, offs_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    kw_conf *conf = NULL;
+    kw_error err;
+    kw_error_init(&err);
+    ck_assert_int_eq(kw_conf_new(NULL, &conf), KW_ERR_OK);
+    ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", rdk.bootstrap, &err), KW_ERR_OK);
+    kw_client *c = NULL;
+    ck_assert_msg(kw_client_new(conf, &c, &err) == KW_ERR_OK, "%s", err.msg);
+    kw_admin *ad = NULL;
+    ck_assert_int_eq(kw_admin_new(c, &ad, &err), KW_ERR_OK);
+    const char *g[] = {group};
+    const char *topics[] = {"man"}; /* the rdk mock cannot list every committed topic */
+    ck_assert_int_eq(kw_admin_group_offsets(ad, g, 1, topics, 1, false, NULL, on_offsets, r, &err),
+                     KW_ERR_OK);
+    ck_assert_msg(kw_admin_wait(ad, 30000, &err) == KW_ERR_OK, "%s", err.msg);
+    ck_assert_int_eq(r->calls, 1);
+    ck_assert_int_eq(r->err, KW_ERR_OK);
+    kw_admin_free(ad);
+    kw_client_free(c);
+}
+
+static void
+assign4(cgt_member *m, int64_t offset)
+{
+    kw_topic_partition tp[4];
+    for (int32_t p = 0; p < 4; p++)
+        tp[p] = (kw_topic_partition){
+            .topic = "man", .partition = p, .offset = offset, .leader_epoch = -1};
+    kw_error err;
+    kw_error_init(&err);
+    ck_assert_msg(kw_consumer_assign(m->k, tp, 4, &err) == KW_ERR_OK, "%s", err.msg);
+}
+
+/* A consumer with a group.id and a manual assignment commits through the coordinator (a
+ * simple group: generation -1, no member id), through an injected NOT_COORDINATOR (looked up
+ * again, retried); the admin API and a second consumer (KW_OFFSET_STORED) read the offsets
+ * back; auto-commit commits on close. */
+START_TEST(test_manual_commit)
+{
+    kwt_rdk_cmd(&rdk, "create man 4 1");
+    produce("man", 4, 0, 100);
+    cgt_ledger l;
+    cgt_ledger_init(&l, 120);
+    l.n_ids = 100;
+    static const char *const manual[] = {"enable.auto.commit=false", NULL};
+    cgt_member *a = cgt_member_new("a", rdk.bootstrap, "gman", NULL, &l, manual);
+    assign4(a, KW_OFFSET_BEGINNING);
+    cgt_member *v[] = {a};
+    cgt_until(v, 1, ledger_full, &l, "100 messages by manual assignment");
+    kw_error err;
+    kw_error_init(&err);
+    ck_assert_msg(kw_consumer_commit(a->k, NULL, 0, 20000, &err) == KW_ERR_OK, "commit: %s",
+                  err.msg);
+    offs_rec r;
+    admin_offsets("gman", &r);
+    for (int32_t p = 0; p < 4; p++)
+        ck_assert_int_eq(r.off[p], 25);
+    /* NOT_COORDINATOR once on the next OffsetCommit: the commit still succeeds. */
+    kwt_rdk_cmd(&rdk, "error 8 1 16");
+    kw_topic_partition tp = {.topic = "man", .partition = 1, .offset = 20, .leader_epoch = -1};
+    ck_assert_msg(kw_consumer_commit(a->k, &tp, 1, 20000, &err) == KW_ERR_OK,
+                  "commit through NOT_COORDINATOR: %s", err.msg);
+    kw_topic_partition q = {.topic = "man", .partition = 1, .offset = -1};
+    ck_assert_msg(kw_consumer_committed(a->k, &q, 1, 20000, &err) == KW_ERR_OK, "%s", err.msg);
+    ck_assert_int_eq(q.offset, 20);
+    cgt_member_close(a);
+
+    /* The next consumer starts at the committed offsets (5 again on partition 1) and, with
+     * auto-commit, stores its final positions on close. */
+    produce("man", 4, 100, 20);
+    l.n_ids = 120;
+    static const char *const autoc[] = {"enable.auto.commit=true", NULL};
+    cgt_member *b = cgt_member_new("b", rdk.bootstrap, "gman", NULL, &l, autoc);
+    assign4(b, KW_OFFSET_STORED);
+    cgt_member *w[] = {b};
+    cgt_until(w, 1, ledger_full, &l, "the 20 new messages");
+    cgt_poll_for(w, 1, 300);
+    ck_assert_uint_eq(b->consumed, 25);
+    ck_assert_uint_eq(l.dups, 5);
+    cgt_member_close(b);
+    admin_offsets("gman", &r);
+    for (int32_t p = 0; p < 4; p++)
+        ck_assert_int_eq(r.off[p], 30);
+    cgt_ledger_fini(&l);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- kcat -G */
 
 typedef struct kcat_proc {
@@ -370,6 +486,7 @@ kw_test_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_three_members);
     tcase_add_test(tc, test_two_groups);
+    tcase_add_test(tc, test_manual_commit);
     if (system("command -v kcat >/dev/null 2>&1") == 0)
         tcase_add_test(tc, test_kcat_and_kwire);
     else

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../../support/mockfix.h"
 #include "cg_util.h"
 #include "client/cgroup.h" /* kwi_consumer_group_halt: a crash without LeaveGroup */
 
@@ -12,9 +12,7 @@ bool cgt_use_thread;
 int64_t
 cgt_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return kwt_fx_now_ms();
 }
 
 /* ---------------------------------------------------------------- ledger */
@@ -112,6 +110,8 @@ on_rebalance(kw_consumer *k, kw_rebalance_kind kind, const kw_topic_partition *p
         }
         free(v);
     }
+    if (m->on_rebalance)
+        m->on_rebalance(m, kind, parts, n);
 }
 
 static void
@@ -129,10 +129,31 @@ on_commit(kw_consumer *k, kw_err err, const kw_error *detail, const kw_topic_par
     }
 }
 
+/* The member's settings: fast backoffs and group timings, minus those that `extra` sets
+ * itself and, for a KIP-848 member, the classic timeouts (which Java rejects there). */
 static void
-debug_log(void *ud, kw_log_level level, const char *subsystem, const char *msg)
+member_base(const char *const *extra, const char **out, size_t cap)
 {
-    fprintf(stderr, "[%s] %d %s: %s\n", (const char *)ud, (int)level, subsystem, msg);
+    static const char *const base[] = {"reconnect.backoff.ms=10",    "reconnect.backoff.max.ms=200",
+                                       "retry.backoff.ms=20",        "retry.backoff.max.ms=200",
+                                       "auto.offset.reset=earliest", "fetch.max.wait.ms=100",
+                                       "session.timeout.ms=6000",    "heartbeat.interval.ms=500",
+                                       "metadata.max.age.ms=2000",   NULL};
+    bool kip848 = false;
+    for (size_t j = 0; extra && extra[j]; j++)
+        kip848 |= strcmp(extra[j], "group.protocol=consumer") == 0;
+    size_t n = 0;
+    for (size_t i = 0; base[i] && n + 1 < cap; i++) {
+        size_t kl = (size_t)(strchr(base[i], '=') - base[i]);
+        bool overridden = false;
+        for (size_t j = 0; extra && extra[j]; j++)
+            overridden |= strncmp(extra[j], base[i], kl + 1) == 0;
+        bool classic = strncmp(base[i], "session.timeout.ms=", kl + 1) == 0 ||
+                       strncmp(base[i], "heartbeat.interval.ms=", kl + 1) == 0;
+        if (!overridden && !(kip848 && classic))
+            out[n++] = base[i];
+    }
+    out[n] = NULL;
 }
 
 cgt_member *
@@ -142,43 +163,14 @@ cgt_member_new(const char *name, const char *bootstrap, const char *group, const
     cgt_member *m = calloc(1, sizeof(*m));
     snprintf(m->name, sizeof(m->name), "%s", name);
     m->ledger = ledger;
-    kw_conf *conf = NULL;
+    char gid[160], cid[64];
+    snprintf(gid, sizeof(gid), "group.id=%s", group);
+    snprintf(cid, sizeof(cid), "client.id=%s", name);
+    const char *base[16] = {gid, cid};
+    member_base(extra, base + 2, sizeof(base) / sizeof(base[0]) - 2);
+    m->c = kwt_fx_client(kwt_fx_conf(NULL, bootstrap, base, extra), m->name);
     kw_error err;
     kw_error_init(&err);
-    ck_assert_int_eq(kw_conf_new(NULL, &conf), KW_ERR_OK);
-    static const char *const base[] = {"reconnect.backoff.ms=10",    "reconnect.backoff.max.ms=200",
-                                       "retry.backoff.ms=20",        "retry.backoff.max.ms=200",
-                                       "auto.offset.reset=earliest", "fetch.max.wait.ms=100",
-                                       "session.timeout.ms=6000",    "heartbeat.interval.ms=500",
-                                       "metadata.max.age.ms=2000",   NULL};
-    ck_assert_int_eq(kw_conf_set(conf, "bootstrap.servers", bootstrap, &err), KW_ERR_OK);
-    ck_assert_int_eq(kw_conf_set(conf, "group.id", group, &err), KW_ERR_OK);
-    ck_assert_int_eq(kw_conf_set(conf, "client.id", name, &err), KW_ERR_OK);
-    for (int pass = 0; pass < 2; pass++) {
-        const char *const *list = pass == 0 ? base : extra;
-        for (size_t i = 0; list && list[i]; i++) {
-            char key[128];
-            const char *eq = strchr(list[i], '=');
-            ck_assert_ptr_nonnull(eq);
-            snprintf(key, sizeof(key), "%.*s", (int)(eq - list[i]), list[i]);
-            /* KIP-848 members must not carry the classic timeouts (as in Java). */
-            if (pass == 0 && extra) {
-                bool kip848 = false, overridden = false;
-                for (size_t j = 0; extra[j]; j++) {
-                    kip848 |= strcmp(extra[j], "group.protocol=consumer") == 0;
-                    overridden |=
-                        strncmp(extra[j], key, strlen(key)) == 0 && extra[j][strlen(key)] == '=';
-                }
-                if (overridden || (kip848 && (strcmp(key, "session.timeout.ms") == 0 ||
-                                              strcmp(key, "heartbeat.interval.ms") == 0)))
-                    continue;
-            }
-            ck_assert_msg(kw_conf_set(conf, key, eq + 1, &err) == KW_ERR_OK, "%s", err.msg);
-        }
-    }
-    ck_assert_msg(kw_client_new(conf, &m->c, &err) == KW_ERR_OK, "kw_client_new: %s", err.msg);
-    if (getenv("KWT_LOG"))
-        kw_client_set_log(m->c, KW_LOG_DEBUG, debug_log, m->name);
     if (cgt_use_thread)
         ck_assert_int_eq(kw_client_thread_start(m->c, &err), KW_ERR_OK);
     kw_consumer_opts o;
@@ -187,8 +179,7 @@ cgt_member_new(const char *name, const char *bootstrap, const char *group, const
     o.rebalance_ud = m;
     o.on_commit = on_commit;
     o.commit_ud = m;
-    ck_assert_msg(kw_consumer_new(m->c, &o, &m->k, &err) == KW_ERR_OK, "kw_consumer_new: %s",
-                  err.msg);
+    m->k = kwt_fx_consumer(m->c, &o);
     if (topic)
         cgt_member_subscribe(m, topic);
     return m;
@@ -360,33 +351,21 @@ cgt_mock_produce(kw_mock *mk, const char *topic, int32_t parts, size_t first, si
     for (size_t i = 0; i < n; i++) {
         char v[32];
         snprintf(v, sizeof(v), "%zu", first + i);
-        kw_error err;
-        kw_error_init(&err);
-        ck_assert_int_eq(kw_mock_append_record(mk, topic, (int32_t)((first + i) % (size_t)parts),
-                                               KW_SLICE_NULL, kw_slice_str(v), -1, NULL, &err),
-                         KW_ERR_OK);
+        kwt_fx_append(mk, topic, (int32_t)((first + i) % (size_t)parts), NULL, v, -1);
     }
 }
 
 kw_mock *
 cgt_mock(int32_t brokers, const char *topic, int32_t parts)
 {
-    kw_mock_conf mc;
-    kw_mock_conf_init(&mc);
-    mc.brokers = brokers;
-    kw_mock *mk = NULL;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_msg(kw_mock_new(&mc, &mk, &err) == KW_ERR_OK, "%s", err.msg);
-    kw_mock_group_conf gc;
-    kw_mock_group_conf_init(&gc);
-    gc.initial_rebalance_delay_ms = 200;
-    gc.min_session_timeout_ms = 1000;
-    gc.consumer_heartbeat_interval_ms = 300;
-    gc.consumer_session_timeout_ms = 6000;
-    ck_assert_int_eq(kw_mock_group_conf_set(mk, &gc), KW_ERR_OK);
-    if (topic)
-        ck_assert_int_eq(kw_mock_topic_create(mk, topic, parts, 1, &err), KW_ERR_OK);
-    ck_assert_int_eq(kw_mock_thread_start(mk, &err), KW_ERR_OK);
-    return mk;
+    kwt_fx_mock_opts o;
+    kwt_fx_mock_opts_init(&o);
+    o.conf.brokers = brokers;
+    o.groups.initial_rebalance_delay_ms = 200;
+    o.groups.min_session_timeout_ms = 1000;
+    o.groups.consumer_heartbeat_interval_ms = 300;
+    o.groups.consumer_session_timeout_ms = 6000;
+    o.topic = topic;
+    o.partitions = parts;
+    return kwt_fx_mock(&o);
 }

@@ -49,6 +49,10 @@ typedef struct cgt_member {
     int auto_commits, auto_commit_fails; /* results of auto-commits (on_commit) */
     char last_commit_err[256];
     char last_revoke_err[256];
+    /* Called at the end of every rebalance callback, after it was recorded (NULL: none). */
+    void (*on_rebalance)(struct cgt_member *m, kw_rebalance_kind kind,
+                         const kw_topic_partition *parts, size_t n);
+    void *ud;
 } cgt_member;
 
 /* Members made from now on run their client on the kwire thread (the test thread only polls):

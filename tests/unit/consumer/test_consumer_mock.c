@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cons_util.h"
+#include "../../support/mockfix.h"
 #include "kwire/codec.h"
 #include "kwire/mock_control.h"
 
@@ -451,6 +452,67 @@ START_TEST(test_memory_budget)
 }
 END_TEST
 
+/* An allocator that counts the blocks of 64 KiB and more (the block cache's size). */
+static size_t big_allocs;
+static void *
+cnt_alloc(void *ud, size_t n)
+{
+    (void)ud;
+    big_allocs += n >= 65536;
+    return malloc(n);
+}
+static void *
+cnt_realloc(void *ud, void *p, size_t old, size_t n)
+{
+    (void)ud;
+    (void)old;
+    big_allocs += n >= 65536;
+    return realloc(p, n);
+}
+static void
+cnt_free(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    (void)n;
+    free(p);
+}
+
+/* The records copies and message arrays of a steady consumer come back from its block cache:
+ * 8 MB through a 1 MiB budget in responses of 128 KiB a partition take a few fresh blocks,
+ * not two per response partition; every record still arrives once, in order, and nothing is
+ * left charged once all is released. */
+START_TEST(test_block_cache)
+{
+    ck_assert_int_eq(kw_mock_topic_create(mock, "bc", 2, 1, NULL), KW_ERR_OK);
+    for (int32_t part = 0; part < 2; part++)
+        produce_with(NULL, "bc", part, part * 4000, 4000, 1000);
+    static const kw_allocator a = {cnt_alloc, cnt_realloc, cnt_free, NULL};
+    static const char *const base[] = {"fetch.queue.max.bytes=1048576",
+                                       "max.partition.fetch.bytes=131072", NULL};
+    kw_client *c = kwt_fx_client(kwt_fx_conf(&a, kw_mock_bootstrap(mock), base, NULL), NULL);
+    kw_consumer *k = kwt_consumer(c);
+    kwt_assign_all(k, "bc", 2, KW_OFFSET_BEGINNING);
+    big_allocs = 0;
+    kwt_got g;
+    kwt_got_init(&g);
+    ck_assert_uint_eq(kwt_poll_until(k, &g, 8000, 500, KWT_CONS_DEADLINE_MS), 8000);
+    for (int32_t part = 0; part < 2; part++)
+        kwt_check_stored(mock, &g, "bc", part, 0, 4000);
+    kw_consumer_stats st;
+    kw_consumer_stats_get(k, &st);
+    fprintf(stderr, "block cache: %llu fetch responses, %zu allocations of 64 KiB or more\n",
+            (unsigned long long)st.fetch_responses, big_allocs);
+    /* At least 8 MB / 256 KiB = 32 responses of two partitions, each a records copy of 128 KiB;
+     * without the cache every one of them would be a fresh block. */
+    ck_assert_uint_ge(st.fetch_responses, 32);
+    ck_assert_uint_lt(big_allocs, st.fetch_responses);
+    ck_assert_uint_eq(st.mem, 0);
+    kwt_got_fini(&g);
+    kw_consumer_free(k);
+    kw_client_free(c);
+}
+END_TEST
+
 /* Messages outlive a partition's unassignment and the consumer itself until released. */
 START_TEST(test_assignment_calls_and_release_after_free)
 {
@@ -561,6 +623,7 @@ kw_test_suite(void)
     tcase_add_test(tc, test_auto_offset_reset);
     tcase_add_test(tc, test_assignment_calls_and_release_after_free);
     tcase_add_test(tc, test_fetch_versions);
+    tcase_add_test(tc, test_block_cache);
     suite_add_tcase(s, tc);
     tc = tcase_create("budget");
     tcase_add_checked_fixture(tc, setup, teardown);

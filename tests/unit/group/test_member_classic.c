@@ -434,6 +434,43 @@ START_TEST(coordinator_moves)
 }
 END_TEST
 
+/* A coordinator whose connection fails right after it was found (its broker is down while
+ * FindCoordinator still names it) is looked up again after a growing backoff (found by
+ * scripts/soak: lookup, connect and refusal looped thousands of times a second). One whose
+ * connection lasted is looked up again at once. */
+START_TEST(coordinator_refusing_backs_off)
+{
+    kwi_member_cfg cfg;
+    mt_cfg_classic(&cfg, "range", NULL);
+    mt t;
+    mt_init(&t, &cfg);
+    mt_subscribe(&t, "t0", NULL);
+    mt_classic_join(&t, 2, "t0:0");
+    mt_deadline(&t);
+    mt_req(&t, KWI_API_HEARTBEAT);
+    ck_assert_int_eq(kwi_member_on_coordinator_lost(t.m, t.now), KW_ERR_OK);
+    mt_find_coordinator(&t, 2);
+    const int64_t want[] = {100, 200, 400, 800, 1000, 1000};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        ck_assert_int_eq(kwi_member_on_coordinator_lost(t.m, t.now), KW_ERR_OK);
+        mt_no_req(&t);
+        int64_t before = t.now;
+        mt_deadline(&t);
+        ck_assert_int_eq(t.now - before, want[i]);
+        mt_find_coordinator(&t, 2);
+    }
+    /* This one lasts longer than retry.backoff.max.ms: the next loss looks up at once. */
+    mt_at(&t, t.now + 1000);
+    ck_assert_int_eq(kwi_member_on_coordinator_lost(t.m, t.now), KW_ERR_OK);
+    int64_t before = t.now;
+    mt_find_coordinator(&t, 3);
+    ck_assert_int_eq(t.now, before);
+    ck_assert_int_eq(kwi_member_state_get(t.m), KWI_MEMBER_STABLE);
+    ck_assert_int_eq(kwi_member_generation(t.m), 2);
+    mt_fini(&t);
+}
+END_TEST
+
 START_TEST(sync_lost_with_coordinator_rejoins)
 {
     kwi_member_cfg cfg;
@@ -920,6 +957,7 @@ kw_test_suite(void)
     tcase_add_test(tc, rebalance_in_progress_revokes_commits_then_rejoins);
     tcase_add_test(tc, rejoin_gate_is_bounded_by_the_rebalance_timeout);
     tcase_add_test(tc, coordinator_moves);
+    tcase_add_test(tc, coordinator_refusing_backs_off);
     tcase_add_test(tc, sync_lost_with_coordinator_rejoins);
     tcase_add_test(tc, unknown_member_id_loses_partitions);
     tcase_add_test(tc, illegal_generation_keeps_member_id);

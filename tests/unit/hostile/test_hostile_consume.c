@@ -225,6 +225,69 @@ START_TEST(decompression_bomb)
 }
 END_TEST
 
+/* A bomb spread thin: one response of four zstd batches that each inflate to 10 MiB of real
+ * data, 40 MiB together, past the bound of max(fetch.queue.max.bytes, 16 MiB). The consumer
+ * keeps the first batch, leaves the rest for later fetches without an error, and hands out
+ * every record in order while its memory stays near the bound. */
+START_TEST(decompression_bomb_spread)
+{
+    if (!kw_codec_available(KW_CODEC_ZSTD)) {
+        fprintf(stderr, "SKIP: decompression_bomb_spread: zstd is not built in\n");
+        return;
+    }
+    hb b;
+    hb_init(&b);
+    kw_consumer *k = consumer(&b);
+    static uint8_t resp[1 << 20];
+    size_t big = (size_t)10 << 20, n = 0;
+    for (int64_t i = 0; i < 4; i++)
+        n += batch(resp + n, sizeof(resp) - n, i, big);
+    uint8_t out[4096];
+    int64_t next = 0, fetches_at_0 = 0;
+    for (int i = 0; i < 400 && next < 4; i++) {
+        hframe f;
+        int got = hb_read(&b, &f, 20);
+        if (got == 1 && f.api_key == 3) {
+            hb_reply(&b, f.corr, out, hb_metadata(&b, &f, out, sizeof(out)));
+        } else if (got == 1 && f.api_key == 1) {
+            /* Whatever offset is asked for, the batches from there on. */
+            int64_t off = fetch_offset(&f);
+            size_t skip = 0;
+            for (int64_t j = 0; j < off && j < 4; j++) {
+                kw_batch_iter bi;
+                kw_batch_iter_init(&bi, (kw_slice){resp + skip, (int32_t)(n - skip)});
+                kw_batch bt;
+                ck_assert(kw_batch_iter_next(&bi, &bt));
+                skip += (size_t)bt.raw.len;
+            }
+            fetches_at_0 += off == 0;
+            reply_fetch(&b, &f, resp + skip, n - skip);
+        } else if (got < 0 || b.fd < 0) {
+            ck_assert_msg(hb_handshake(&b, 5000), "no connection:\n%s", b.log);
+        } else if (got != 1) {
+            hb_handshake(&b, 20);
+        }
+        kw_consumer_msg *m[4];
+        size_t got_n = 0;
+        kw_error err;
+        ck_assert_int_eq(kw_consumer_poll(k, m, 4, 0, &got_n, &err), KW_ERR_OK);
+        for (size_t j = 0; j < got_n; j++) {
+            ck_assert_msg(m[j]->err == KW_ERR_OK, "%s: %s", kw_err_name(m[j]->err), m[j]->errstr);
+            ck_assert_int_eq(m[j]->offset, next);
+            ck_assert_int_eq(m[j]->value.len, (int32_t)big);
+            next++;
+        }
+        kw_consumer_msgs_release(m, got_n);
+    }
+    ck_assert_msg(next == 4, "consumed %lld of 4:\n%s", (long long)next, b.log);
+    ck_assert_int_eq(fetches_at_0, 1);
+    kw_consumer_free(k);
+    fprintf(stderr, "hostile decompression_bomb_spread: peak %zu bytes\n", b.mem.peak);
+    ck_assert_msg(b.mem.peak < ((size_t)16 << 20) + ((size_t)8 << 20), "peak %zu", b.mem.peak);
+    hb_fini(&b);
+}
+END_TEST
+
 Suite *
 kw_test_suite(void)
 {
@@ -233,6 +296,7 @@ kw_test_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, corrupt_crc);
     tcase_add_test(t, decompression_bomb);
+    tcase_add_test(t, decompression_bomb_spread);
     suite_add_tcase(s, t);
     return s;
 }
