@@ -84,8 +84,8 @@ parse(int argc, char **argv, kw_conf *conf, bopts *o)
             return -1;
         }
         if (strlen(a) != 2 || a[0] != '-' || !strchr("btnGXF", a[1])) {
-            fprintf(stderr, "kwire bench consume: unknown option '%s'\n", a);
-            usage(stderr);
+            fprintf(stderr,
+                    "kwire bench consume: unknown option '%s' (kwire bench consume --help)\n", a);
             return 2;
         }
         if (!v) {
@@ -115,7 +115,6 @@ parse(int argc, char **argv, kw_conf *conf, bopts *o)
     }
     if (!kwt_cli_have_bootstrap(conf) || !o->topic || o->count <= 0) {
         fprintf(stderr, "kwire bench consume: -b, -t and -n are required\n");
-        usage(stderr);
         return 2;
     }
     return 0;

@@ -64,9 +64,10 @@ on_reach(kw_client *c, kw_err err, const kw_error *detail, const kw_metadata *md
         snprintf(r->msg, sizeof(r->msg), "%s", detail->msg[0] ? detail->msg : kw_err_str(err));
 }
 
-/* A brokers-only Metadata request first: the admin calls that list "everything" (topics
- * list, groups list) cannot tell an empty cluster from one that never answered, so a cluster
- * that cannot be reached is reported here, as one line, before any of them. */
+/* A brokers-only Metadata request first, so that a cluster that cannot be reached is one
+ * line on stderr for every subcommand. The admin calls report it too (ListGroups and
+ * describing every topic fail as a whole), but per item elsewhere: `topics create -t a -t b`
+ * or `groups lag` would print a line per topic or group, each saying the same. */
 static bool
 reachable(const char *cmd, kw_client *c, int timeout_ms)
 {
@@ -195,11 +196,26 @@ failed(gopts *o, const kw_error *e)
     return true;
 }
 
+/* A partial listing: each broker that failed is named (its own error codes already say
+ * "broker N: ..."; a timeout does not). */
+static void
+broker_failed(gopts *o, const kw_broker_status *b)
+{
+    if (b->error->code == KW_ERR_OK)
+        return;
+    char who[32];
+    snprintf(who, sizeof(who), "broker %d: ", (int)b->node_id);
+    bool named = strncmp(b->error->msg, who, strlen(who)) == 0;
+    fprintf(stderr, "kwire groups: %s%s (its groups are not listed)\n", named ? "" : who,
+            b->error->msg);
+    o->status = 1;
+}
+
 static void
 print_list(gopts *o, const kw_admin_result *r)
 {
     for (int32_t i = 0; i < r->n_brokers; i++)
-        failed(o, r->brokers[i].error); /* a partial listing */
+        broker_failed(o, &r->brokers[i]);
     for (int32_t i = 0; i < r->n_listings; i++) {
         const kw_group_listing *g = &r->listings[i];
         if (!o->json) {

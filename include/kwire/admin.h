@@ -32,9 +32,14 @@
  * broker_code and its message, KW_ERR_TIMED_OUT with the last error seen, ...). Creating an
  * existing topic therefore fails that topic only (TOPIC_ALREADY_EXISTS) while the others of
  * the call succeed. The callback's own `err` is not KW_ERR_OK only when the call as a whole
- * could not run: KW_ERR_CANCELED (the admin or its client was freed), KW_ERR_NOMEM; then
- * `res` is NULL. Items that could not be completed before the call's timeout end with
- * KW_ERR_TIMED_OUT (whose message names the last error, e.g. the connection failure).
+ * could not run: KW_ERR_CANCELED (the admin or its client was freed), KW_ERR_NOMEM, or, for
+ * the calls that ask the cluster for "everything" (kw_admin_list_groups, and
+ * kw_admin_describe_topics of every topic), no broker answered: KW_ERR_TIMED_OUT when none
+ * could be reached before the call's timeout (dead bootstrap servers, every broker down; the
+ * message names the last error, e.g. the connection failure), or the first broker's error
+ * when every broker ListGroups asked failed. Then `res` is NULL, so an empty result always
+ * means "none", never "could not ask". Items that could not be completed before the call's
+ * timeout end with KW_ERR_TIMED_OUT (whose message names the last error).
  *
  * Routing, as the Java AdminClient does it: CreateTopics, DeleteTopics and CreatePartitions
  * go to the controller (Metadata's ControllerId), and NOT_CONTROLLER is retried after a
@@ -198,7 +203,10 @@ typedef struct kw_group_listing {
     int32_t coordinator;       /**< the broker that listed it */
 } kw_group_listing;
 
-/** One broker's part of a ListGroups call. */
+/** One broker's part of a ListGroups call: its listings are in the result when error is
+ *  KW_ERR_OK; otherwise the listing is partial, without the groups this broker coordinates
+ *  (KW_ERR_TIMED_OUT for a broker that could not be reached, KW_ERR_BROKER for an error
+ *  code in its answer, ...). */
 typedef struct kw_broker_status {
     int32_t node_id;
     const kw_error *error;
@@ -369,8 +377,11 @@ KW_API kw_err kw_admin_create_partitions(kw_admin *ad, const kw_new_partitions *
 
 /**
  * @brief Describe topics: partitions with leaders, replicas and ISR (Metadata), and each
- *        topic's configs (DescribeConfigs). Result: `descriptions`, one per name.
- * @param names NULL with n 0 = every topic of the cluster (internal ones included).
+ *        topic's configs (DescribeConfigs). Result: `descriptions`, one per name. A named
+ *        topic no broker could describe ends with KW_ERR_TIMED_OUT as its error.
+ * @param names NULL with n 0 = every topic of the cluster (internal ones included); then the
+ *        call fails with KW_ERR_TIMED_OUT (res NULL) when no broker answered the Metadata
+ *        request within the timeout, rather than describe no topics.
  */
 KW_API kw_err kw_admin_describe_topics(kw_admin *ad, const char *const *names, size_t n,
                                        const kw_admin_opts *o, kw_admin_cb cb, void *ud,
@@ -384,7 +395,10 @@ KW_API kw_err kw_admin_describe_configs(kw_admin *ad, const kw_config_resource *
 
 /**
  * @brief ListGroups on every broker, merged. Result: `listings` and `brokers` (each broker's
- *        outcome: a broker that cannot answer makes the listing partial, not the call fail).
+ *        outcome: a broker that cannot answer makes the listing partial, not the call fail;
+ *        check `brokers` before reading a listing as complete). The call fails (res NULL)
+ *        when no broker answered: KW_ERR_TIMED_OUT when the cluster could not be reached
+ *        within the timeout, or the first broker's error when every broker asked failed.
  * @param states only groups in these states ("Stable", "Empty", ...; ListGroups v4+); NULL
  *        or n_states 0 = any.
  * @param types only groups of these types ("classic", "consumer"; v5+); NULL = any.

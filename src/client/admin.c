@@ -64,6 +64,11 @@ op_end(kwi_aop *op, kw_err code, const kw_error *why)
     kw_admin_result r;
     memset(&r, 0, sizeof(r));
     r.op = op->k->op;
+    kw_error failed;
+    if (code == KW_ERR_OK && op->k->failed && op->k->failed(op, &failed)) {
+        code = failed.code;
+        why = &failed;
+    }
     if (code == KW_ERR_OK && op->k->result(op, &r) != KW_ERR_OK)
         code = kw_error_set(&d, KW_ERR_NOMEM, "out of memory building the %s result", op->k->name);
     else if (code != KW_ERR_OK)
@@ -104,6 +109,22 @@ expire(kwi_aop *op)
     }
 }
 
+/* The deadline passed before any broker told the call what its items are (the brokers to
+ * ask, the topics to describe): the call fails as a whole, since an empty result would read
+ * as "none" where the truth is "could not ask". */
+static void
+unreached(kwi_aop *op)
+{
+    kw_error d;
+    kw_error_init(&d);
+    const char *why = op->last.msg[0] ? op->last.msg : "no answer";
+    kw_error_set(&d, KW_ERR_TIMED_OUT, "%s: no broker answered within %d ms (%d attempt%s): %s",
+                 op->k->name, op->o.timeout_ms, op->attempts, op->attempts == 1 ? "" : "s", why);
+    d.broker_code = op->last.broker_code;
+    d.retriable = true;
+    op_end(op, KW_ERR_TIMED_OUT, &d);
+}
+
 static int64_t
 backoff(kwi_aop *op)
 {
@@ -120,11 +141,15 @@ attempt_end(kwi_aop *op)
 {
     if (op->inflight > 0 || op->ended)
         return;
-    if (pending(op) == 0 && !(op->k->next_phase && op->k->next_phase(op))) {
+    if (!op->unplaced && pending(op) == 0 && !(op->k->next_phase && op->k->next_phase(op))) {
         op_end(op, KW_ERR_OK, NULL);
         return;
     }
     int64_t now = now_ms(op);
+    if (now >= op->deadline_ms && op->unplaced) {
+        unreached(op);
+        return;
+    }
     if (now >= op->deadline_ms) {
         expire(op);
         op_end(op, KW_ERR_OK, NULL);

@@ -139,7 +139,7 @@ dc_result(kwi_aop *op, kw_admin_result *r)
 }
 
 static const kwi_akind k_describe_configs = {
-    KW_ADMIN_DESCRIBE_CONFIGS, "DescribeConfigs", false, dc_dispatch, NULL, dc_result};
+    KW_ADMIN_DESCRIBE_CONFIGS, "DescribeConfigs", false, dc_dispatch, NULL, dc_result, NULL};
 
 static kw_err
 dc_copy(kwi_aop *op, void *item, const void *entry, kw_error *err)
@@ -307,6 +307,7 @@ tdesc_all(kwi_aop *op, const kw_metadata_resp *m)
             return false;
     }
     op->md_all = false;
+    op->unplaced = false;
     kwi_aop_rephase(op, v, n, sizeof(*v));
     op->now = false;
     /* Later attempts (a retriable error) ask for these topics by name. */
@@ -371,7 +372,7 @@ tdesc_result(kwi_aop *op, kw_admin_result *r)
 }
 
 static const kwi_akind k_describe_topics = {
-    KW_ADMIN_DESCRIBE_TOPICS, "DescribeTopics", true, tdesc_dispatch, NULL, tdesc_result};
+    KW_ADMIN_DESCRIBE_TOPICS, "DescribeTopics", true, tdesc_dispatch, NULL, tdesc_result, NULL};
 
 kw_err
 kw_admin_describe_topics(kw_admin *ad, const char *const *names, size_t n, const kw_admin_opts *o,
@@ -383,7 +384,8 @@ kw_admin_describe_topics(kw_admin *ad, const char *const *names, size_t n, const
     kwi_aop *op = kwi_admin_begin(ad, &k_describe_topics, n, sizeof(tdesc_item), o, cb, ud, err);
     if (!op)
         return err ? err->code : KW_ERR_INVALID_ARG;
-    op->md_all = n == 0;
+    /* Every topic: the items are the topics of the first Metadata answer. */
+    op->md_all = op->unplaced = n == 0;
     op->md_topics = kwi_aop_alloc(op, n, sizeof(kw_slice));
     if (!op->md_topics)
         e = kw_error_set(err, KW_ERR_NOMEM, "out of memory");

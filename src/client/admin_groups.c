@@ -73,6 +73,7 @@ lg_dispatch(kwi_aop *op, const kwi_amd *md)
         }
         kwi_aop_rephase(op, v, n, sizeof(*v));
         op->now = false;
+        op->unplaced = false;
         st->placed = true;
     }
     int16_t min_ver = st->n_types > 0 ? 5 : st->n_states > 0 ? 4 : 0;
@@ -131,8 +132,37 @@ lg_result(kwi_aop *op, kw_admin_result *r)
     return KW_ERR_OK;
 }
 
-static const kwi_akind k_list_groups = {KW_ADMIN_LIST_GROUPS, "ListGroups", false,
-                                        lg_dispatch,          NULL,         lg_result};
+/* Every broker asked failed: the call fails rather than list no groups, with the first
+ * broker's error, and the message names each broker's (as far as it fits). A cluster that
+ * lists no brokers at all has, truly, no groups. */
+static bool
+lg_failed(kwi_aop *op, kw_error *why)
+{
+    if (op->n_items == 0)
+        return false;
+    for (int32_t i = 0; i < op->n_items; i++)
+        if (((lg_item *)kwi_aop_item(op, i))->h.e.code == KW_ERR_OK)
+            return false;
+    const lg_item *first = kwi_aop_item(op, 0);
+    char msg[sizeof(why->msg)];
+    size_t off = (size_t)snprintf(msg, sizeof(msg), "ListGroups failed on every broker");
+    for (int32_t i = 0; i < op->n_items && off < sizeof(msg); i++) {
+        const lg_item *it = kwi_aop_item(op, i);
+        char who[32];
+        snprintf(who, sizeof(who), "broker %d: ", (int)it->node);
+        /* A broker's own error code already names the broker (kwi_aitem_broker). */
+        bool named = strncmp(it->h.e.msg, who, strlen(who)) == 0;
+        off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s %s%.100s", i ? ";" : ":",
+                                named ? "" : who, it->h.e.msg);
+    }
+    *why = first->h.e;
+    kw_error_set(why, first->h.e.code, "%s", msg);
+    why->retriable = first->h.e.retriable;
+    return true;
+}
+
+static const kwi_akind k_list_groups = {
+    KW_ADMIN_LIST_GROUPS, "ListGroups", false, lg_dispatch, NULL, lg_result, lg_failed};
 
 static kw_slice *
 slices(kwi_aop *op, const char *const *v, size_t n, int32_t *n_out)
@@ -163,6 +193,7 @@ kw_admin_list_groups(kw_admin *ad, const char *const *states, size_t n_states,
     if (!st || !st->states || !st->types)
         e = kw_error_set(err, KW_ERR_NOMEM, "out of memory");
     op->st = st;
+    op->unplaced = true; /* the brokers to ask come from the first Metadata answer */
     return kwi_admin_end(op, e);
 }
 
@@ -453,7 +484,7 @@ dg_result(kwi_aop *op, kw_admin_result *r)
 }
 
 static const kwi_akind k_describe_groups = {
-    KW_ADMIN_DESCRIBE_GROUPS, "DescribeGroups", false, dg_dispatch, NULL, dg_result};
+    KW_ADMIN_DESCRIBE_GROUPS, "DescribeGroups", false, dg_dispatch, NULL, dg_result, NULL};
 
 static kw_err
 groups_call(kw_admin *ad, const kwi_akind *k, size_t item_sz, const char *const *ids, size_t n,
@@ -745,7 +776,7 @@ go_result(kwi_aop *op, kw_admin_result *r)
 }
 
 static const kwi_akind k_group_offsets = {
-    KW_ADMIN_GROUP_OFFSETS, "GroupOffsets", false, go_dispatch, go_next, go_result};
+    KW_ADMIN_GROUP_OFFSETS, "GroupOffsets", false, go_dispatch, go_next, go_result, NULL};
 
 kw_err
 kw_admin_group_offsets(kw_admin *ad, const char *const *group_ids, size_t n,

@@ -22,9 +22,9 @@
  * kind, unless the request has an error handler of its own. When nothing of the
  * attempt is in flight any more, the call ends if every item is done, else the next attempt
  * starts after a backoff, until the call's deadline, when the pending items end with
- * KW_ERR_TIMED_OUT. A kind may go on with new items once all are done (next_phase: group
- * offsets, then their partitions' end offsets). Everything runs on the loop's thread with
- * the loop lock held. */
+ * KW_ERR_TIMED_OUT (a call whose items were never placed, `unplaced`, fails as a whole). A kind may
+ * go on with new items once all are done (next_phase: group offsets, then their partitions' end
+ * offsets). Everything runs on the loop's thread with the loop lock held. */
 #ifndef KWI_CLIENT_ADMIN_INT_H
 #define KWI_CLIENT_ADMIN_INT_H
 
@@ -85,6 +85,9 @@ typedef struct kwi_akind {
     bool (*next_phase)(kwi_aop *op);
     /* Builds the public result into op->ar; KW_ERR_NOMEM on failure. */
     kw_err (*result)(kwi_aop *op, kw_admin_result *r);
+    /* Optional: every item is done, yet the call as a whole failed (ListGroups: no broker
+     * answered, so an empty listing would read as "no groups"); fills why and returns true. */
+    bool (*failed)(kwi_aop *op, kw_error *why);
 } kwi_akind;
 
 struct kwi_aop {
@@ -104,6 +107,10 @@ struct kwi_aop {
     bool ended;    /* the callback ran (or the handle was freed) */
     bool now;      /* the next attempt starts without a backoff (a new phase) */
     bool topic_md; /* attempts read the Metadata of md_topics (from the kind, or a phase) */
+    /* The items come from the first answer about the cluster (ListGroups: its brokers;
+     * describing every topic: its topics). Until one arrives the call has nothing to report:
+     * it retries, and at the deadline it fails as a whole (KW_ERR_TIMED_OUT). */
+    bool unplaced;
     kwi_timer *t;
     kw_error last; /* the latest failure that is not an item's (metadata, transport) */
 

@@ -300,10 +300,10 @@ poff_result(kwi_aop *op, kw_admin_result *r)
     return KW_ERR_OK;
 }
 
-static const kwi_akind k_list_offsets = {KW_ADMIN_LIST_OFFSETS, "ListOffsets", true,
-                                         lo_dispatch,           NULL,          poff_result};
+static const kwi_akind k_list_offsets = {
+    KW_ADMIN_LIST_OFFSETS, "ListOffsets", true, lo_dispatch, NULL, poff_result, NULL};
 static const kwi_akind k_delete_records = {
-    KW_ADMIN_DELETE_RECORDS, "DeleteRecords", true, dr_dispatch, NULL, poff_result};
+    KW_ADMIN_DELETE_RECORDS, "DeleteRecords", true, dr_dispatch, NULL, poff_result, NULL};
 
 static kw_err
 poff_call(kw_admin *ad, const kwi_akind *k, const kw_partition_offset_req *parts, size_t n,

@@ -109,8 +109,8 @@ create_result(kwi_aop *op, kw_admin_result *r)
     return topics_result(op, r, offsetof(ct_item, name), offsetof(ct_item, r));
 }
 
-static const kwi_akind k_create = {KW_ADMIN_CREATE_TOPICS, "CreateTopics", false,
-                                   create_dispatch,        NULL,           create_result};
+static const kwi_akind k_create = {
+    KW_ADMIN_CREATE_TOPICS, "CreateTopics", false, create_dispatch, NULL, create_result, NULL};
 
 void
 kw_new_topic_init(kw_new_topic *t)
@@ -234,8 +234,8 @@ delete_result(kwi_aop *op, kw_admin_result *r)
     return topics_result(op, r, offsetof(dt_item, name), 0);
 }
 
-static const kwi_akind k_delete = {KW_ADMIN_DELETE_TOPICS, "DeleteTopics", false,
-                                   delete_dispatch,        NULL,           delete_result};
+static const kwi_akind k_delete = {
+    KW_ADMIN_DELETE_TOPICS, "DeleteTopics", false, delete_dispatch, NULL, delete_result, NULL};
 
 static kw_err
 copy_delete(kwi_aop *op, void *item, const void *entry, kw_error *err)
@@ -302,9 +302,13 @@ create_parts_result(kwi_aop *op, kw_admin_result *r)
     return topics_result(op, r, offsetof(cp_item, name), 0);
 }
 
-static const kwi_akind k_create_parts = {
-    KW_ADMIN_CREATE_PARTITIONS, "CreatePartitions", false, create_parts_dispatch, NULL,
-    create_parts_result};
+static const kwi_akind k_create_parts = {KW_ADMIN_CREATE_PARTITIONS,
+                                         "CreatePartitions",
+                                         false,
+                                         create_parts_dispatch,
+                                         NULL,
+                                         create_parts_result,
+                                         NULL};
 
 static kw_err
 copy_new_parts(kwi_aop *op, void *item, const void *entry, kw_error *err)

@@ -2,8 +2,10 @@
  * response that never decodes ends each item of the request with the decode error, through
  * the common path for every kind of request (per-topic, per-resource, per-group, per-broker);
  * describe topics keeps its topics described and reports the failure as their config error;
- * the callers' name lists are checked the same way by every call. */
+ * the callers' name lists are checked the same way by every call; a cluster that cannot be
+ * reached fails the calls that list everything (ListGroups, describing every topic). */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "admin_util.h"
@@ -114,16 +116,6 @@ check_group_failed(const kw_admin_result *r, void *ctx)
     assert_decode_error(r->groups[0].error, "DescribeGroups");
 }
 
-static void
-check_broker_failed(const kw_admin_result *r, void *ctx)
-{
-    (void)ctx;
-    ck_assert_int_eq(r->n_listings, 0);
-    ck_assert_int_eq(r->n_brokers, 1);
-    ck_assert_int_eq(r->brokers[0].node_id, 1);
-    assert_decode_error(r->brokers[0].error, "ListGroups");
-}
-
 START_TEST(test_undecodable_answers_end_items)
 {
     kw_error err;
@@ -152,12 +144,99 @@ START_TEST(test_undecodable_answers_end_items)
     k3.check = check_group_failed;
     run(kw_admin_describe_groups(ad, groups, 1, NULL, kwt_adm_cb, &k3, &err), &k3);
     kw_mock_fault_clear(mock, 0);
-    /* Per broker. */
+    /* Per broker: the only broker failed, so no broker answered and the call fails with
+     * its error rather than list no groups. */
     hostile(16);
     kwt_call k4 = {0};
-    k4.check = check_broker_failed;
-    run(kw_admin_list_groups(ad, NULL, 0, NULL, 0, NULL, kwt_adm_cb, &k4, &err), &k4);
+    ck_assert_int_eq(kw_admin_list_groups(ad, NULL, 0, NULL, 0, NULL, kwt_adm_cb, &k4, &err),
+                     KW_ERR_OK);
+    kwt_adm_wait(ad);
+    ck_assert_int_eq(k4.calls, 1);
+    ck_assert_int_eq(k4.err, k4.detail.code);
+    assert_decode_error(&k4.detail, "ListGroups");
+    ck_assert_msg(strstr(k4.detail.msg, "ListGroups failed on every broker: broker 1: "), "%s",
+                  k4.detail.msg);
     kw_mock_fault_clear(mock, 0);
+}
+END_TEST
+
+/* ---- a cluster that cannot be reached ------------------------------------------------- */
+
+static void
+start_with_timeout(kw_err (*start)(kw_admin *, const kw_admin_opts *, kwt_call *), kwt_call *k,
+                   int timeout_ms)
+{
+    kw_admin_opts o;
+    kw_admin_opts_init(&o);
+    o.timeout_ms = timeout_ms;
+    ck_assert_int_eq(start(ad, &o, k), KW_ERR_OK);
+}
+
+static kw_err
+start_list_groups(kw_admin *a, const kw_admin_opts *o, kwt_call *k)
+{
+    return kw_admin_list_groups(a, NULL, 0, NULL, 0, o, kwt_adm_cb, k, NULL);
+}
+
+static kw_err
+start_describe_all(kw_admin *a, const kw_admin_opts *o, kwt_call *k)
+{
+    return kw_admin_describe_topics(a, NULL, 0, o, kwt_adm_cb, k, NULL);
+}
+
+static kw_err
+start_describe_t(kw_admin *a, const kw_admin_opts *o, kwt_call *k)
+{
+    static const char *const names[] = {"t"};
+    return kw_admin_describe_topics(a, names, 1, o, kwt_adm_cb, k, NULL);
+}
+
+static void
+check_t_timed_out(const kw_admin_result *r, void *ctx)
+{
+    (void)ctx;
+    ck_assert_int_eq(r->n_descriptions, 1);
+    ck_assert_str_eq(r->descriptions[0].name, "t");
+    ck_assert_int_eq(r->descriptions[0].error->code, KW_ERR_TIMED_OUT);
+}
+
+static void
+assert_unreached(const kwt_call *k, const char *api)
+{
+    ck_assert_int_eq(k->calls, 1);
+    ck_assert_msg(k->err == KW_ERR_TIMED_OUT, "%s: %s", kw_err_name(k->err), k->detail.msg);
+    ck_assert_int_eq(k->detail.code, KW_ERR_TIMED_OUT);
+    char want[64];
+    snprintf(want, sizeof(want), "%s: no broker answered within 1500 ms", api);
+    ck_assert_msg(strstr(k->detail.msg, want), "'%s' lacks '%s'", k->detail.msg, want);
+}
+
+/* The bootstrap broker is down before the client ever reached it (a dead bootstrap address,
+ * on the mock's own ephemeral port): the calls that ask for everything fail as a whole,
+ * where they used to answer an empty listing; a named topic ends with its own timeout. */
+START_TEST(test_dead_bootstrap)
+{
+    ck_assert_int_eq(kw_mock_broker_down(mock, 1), KW_ERR_OK);
+    kwt_call lg = {0}, all = {0}, one = {0};
+    one.check = check_t_timed_out;
+    start_with_timeout(start_list_groups, &lg, 1500);
+    start_with_timeout(start_describe_all, &all, 1500);
+    start_with_timeout(start_describe_t, &one, 1500);
+    kwt_adm_wait(ad);
+    assert_unreached(&lg, "ListGroups");
+    assert_unreached(&all, "DescribeTopics");
+    ck_assert_int_eq(one.calls, 1);
+    ck_assert_msg(one.err == KW_ERR_OK, "%s", one.detail.msg);
+
+    /* Back up: the same calls answer, so the failures above were the broker's absence. */
+    kw_error err;
+    ck_assert_int_eq(kw_mock_broker_up(mock, 1, &err), KW_ERR_OK);
+    kwt_call lg2 = {0}, all2 = {0};
+    start_with_timeout(start_list_groups, &lg2, 30000);
+    start_with_timeout(start_describe_all, &all2, 30000);
+    kwt_adm_wait(ad);
+    ck_assert_msg(lg2.err == KW_ERR_OK, "%s", lg2.detail.msg);
+    ck_assert_msg(all2.err == KW_ERR_OK, "%s", all2.detail.msg);
 }
 END_TEST
 
@@ -210,6 +289,7 @@ kw_test_suite(void)
     tcase_add_test(tc, test_describe_topics_configs_undecodable);
     tcase_add_test(tc, test_undecodable_answers_end_items);
     tcase_add_test(tc, test_name_lists_checked);
+    tcase_add_test(tc, test_dead_bootstrap);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,7 +3,8 @@
  * checked against what was appended; ListGroups with and without a state filter; describing a
  * classic group, a KIP-848 consumer group (joined with a raw ConsumerGroupHeartbeat, described
  * by ConsumerGroupDescribe with its assignment) and an unknown one (GROUP_ID_NOT_FOUND);
- * NOT_COORDINATOR retried. */
+ * NOT_COORDINATOR retried; ListGroups with a broker down (a partial listing naming it), with
+ * every broker failing and with every broker down (the call fails). */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -332,6 +333,78 @@ START_TEST(test_list_and_describe_groups)
 }
 END_TEST
 
+/* ---- brokers that do not answer ---------------------------------------------------------- */
+
+static void
+check_partial(const kw_admin_result *r, void *ctx)
+{
+    (void)ctx;
+    char b[64];
+    /* Brokers by id: 2 is down, so its groups are missing and it says why. */
+    ck_assert_int_eq(r->n_brokers, 3);
+    for (int32_t i = 0; i < 3; i++)
+        ck_assert_int_eq(r->brokers[i].node_id, i + 1);
+    ck_assert_str_eq(kwt_err_tag(r->brokers[0].error, b, sizeof(b)), "OK");
+    ck_assert_str_eq(kwt_err_tag(r->brokers[1].error, b, sizeof(b)), "TIMED_OUT");
+    ck_assert_str_eq(kwt_err_tag(r->brokers[2].error, b, sizeof(b)), "OK");
+    ck_assert_int_eq(r->n_listings, 2);
+    ck_assert_str_eq(r->listings[0].group_id, "ga");
+    ck_assert_int_eq(r->listings[0].coordinator, 1);
+    ck_assert_str_eq(r->listings[1].group_id, "gc");
+    ck_assert_int_eq(r->listings[1].coordinator, 3);
+}
+
+static kwt_call
+list_groups(int timeout_ms, void (*check)(const kw_admin_result *, void *))
+{
+    kw_admin_opts o;
+    kw_admin_opts_init(&o);
+    o.timeout_ms = timeout_ms;
+    kwt_call k = {0};
+    k.check = check;
+    kw_error err;
+    ck_assert_int_eq(kw_admin_list_groups(ad, NULL, 0, NULL, 0, &o, kwt_adm_cb, &k, &err),
+                     KW_ERR_OK);
+    kwt_adm_wait(ad);
+    ck_assert_int_eq(k.calls, 1);
+    return k;
+}
+
+/* One broker down: the listing is partial and says which broker is missing. Every broker
+ * failing, or none reachable at all, fails the call: an empty listing would read as "no
+ * groups". */
+START_TEST(test_list_groups_brokers_down)
+{
+    ck_assert_int_eq(kw_mock_coordinator_set(mock, KW_MOCK_COORD_GROUP, "ga", 1), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_coordinator_set(mock, KW_MOCK_COORD_GROUP, "gc", 3), KW_ERR_OK);
+    commit("ga", 1, 1);
+    commit("gc", 1, 1);
+    ck_assert_int_eq(kw_mock_broker_down(mock, 2), KW_ERR_OK);
+    kwt_call k = list_groups(3000, check_partial);
+    ck_assert_msg(k.err == KW_ERR_OK, "%s", k.detail.msg);
+
+    /* 1 and 3 refuse (CLUSTER_AUTHORIZATION_FAILED, final), 2 is still down. */
+    const int16_t denied[] = {31};
+    ck_assert_int_eq(kw_mock_fault_errors(mock, 1, 16 /* ListGroups */, denied, 1), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_fault_errors(mock, 3, 16 /* ListGroups */, denied, 1), KW_ERR_OK);
+    k = list_groups(3000, NULL);
+    ck_assert_int_eq(k.err, KW_ERR_BROKER);
+    ck_assert_int_eq(k.detail.broker_code, 31);
+    ck_assert_msg(strstr(k.detail.msg, "ListGroups failed on every broker: broker 1: ListGroups "
+                                       "CLUSTER_AUTHORIZATION_FAILED; broker 2: timed out"),
+                  "%s", k.detail.msg);
+
+    /* Every broker down: the cluster cannot be asked who its brokers are. */
+    ck_assert_int_eq(kw_mock_broker_down(mock, 1), KW_ERR_OK);
+    ck_assert_int_eq(kw_mock_broker_down(mock, 3), KW_ERR_OK);
+    k = list_groups(1500, NULL);
+    ck_assert_int_eq(k.err, KW_ERR_TIMED_OUT);
+    ck_assert_int_eq(k.detail.code, KW_ERR_TIMED_OUT);
+    ck_assert_msg(strstr(k.detail.msg, "ListGroups: no broker answered within 1500 ms"), "%s",
+                  k.detail.msg);
+}
+END_TEST
+
 Suite *
 kw_test_suite(void)
 {
@@ -342,6 +415,7 @@ kw_test_suite(void)
     tcase_add_test(tc, test_committed_offsets_and_lag);
     tcase_add_test(tc, test_offsets_not_coordinator_retried);
     tcase_add_test(tc, test_list_and_describe_groups);
+    tcase_add_test(tc, test_list_groups_brokers_down);
     suite_add_tcase(s, tc);
     return s;
 }

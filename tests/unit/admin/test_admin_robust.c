@@ -66,15 +66,6 @@ check_old_offsets(const kw_admin_result *r, void *ctx)
     ck_assert_int_eq(r->offsets[0].n_partitions, 0);
 }
 
-static void
-check_old_list(const kw_admin_result *r, void *ctx)
-{
-    (void)ctx;
-    ck_assert_int_eq(r->n_brokers, 2);
-    for (int32_t i = 0; i < r->n_brokers; i++)
-        ck_assert_int_eq(r->brokers[i].error->code, KW_ERR_UNSUPPORTED_VERSION);
-}
-
 START_TEST(test_kafka_2_8)
 {
     ck_assert_int_eq(kw_mock_emulate(mock, "2.8"), KW_ERR_OK);
@@ -101,11 +92,16 @@ START_TEST(test_kafka_2_8)
     ck_assert_int_eq(kw_admin_group_offsets(ad, g, 1, NULL, 0, true, NULL, kwt_adm_cb, &k4, &err),
                      KW_ERR_OK);
     const char *types[] = {"consumer"};
-    k5.check = check_old_list;
     ck_assert_int_eq(kw_admin_list_groups(ad, NULL, 0, types, 1, NULL, kwt_adm_cb, &k5, &err),
                      KW_ERR_OK);
     kwt_adm_wait(ad);
     ck_assert_int_eq(k1.calls + k2.calls + k3.calls + k4.calls + k5.calls, 5);
+    /* A type filter needs ListGroups v5, which neither broker has: every broker failed, so
+     * the call does (an empty listing would read as "no consumer groups"). */
+    ck_assert_int_eq(k5.err, KW_ERR_UNSUPPORTED_VERSION);
+    ck_assert_msg(strstr(k5.detail.msg, "ListGroups failed on every broker: broker 1: ") &&
+                      strstr(k5.detail.msg, "; broker 2: "),
+                  "%s", k5.detail.msg);
     ck_assert_int_eq(kw_mock_topic_partitions(mock, "new28"), 4);
     ck_assert_int_eq(kw_mock_topic_partitions(mock, "old"), -1); /* DeleteTopics v5 */
     kw_admin_free(ad);
