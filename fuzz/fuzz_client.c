@@ -1,7 +1,8 @@
-/* Fuzz harness: the whole client. A real kw_client and kw_producer run over an in-memory
- * transport (src/net/transport.h) on a virtual clock; every byte a broker would send comes from
- * the input. Nothing here opens a socket or sleeps: the transport's fds are eventfds that only
- * signal readiness, and time moves only when the client has nothing left to do but wait.
+/* Fuzz harness: the whole client. A real kw_client, kw_producer, kw_consumer and consumer-group
+ * member run over an in-memory transport (src/net/transport.h) on a virtual clock; every byte
+ * a broker would send comes from the input. Nothing here opens a socket or sleeps: the
+ * transport's fds are eventfds that only signal readiness, and time moves only when the client
+ * has nothing left to do but wait.
  *
  * Input:
  *   byte 0  bit 0: patch mode (each chunk is a response body; the harness adds the size and the
@@ -11,7 +12,12 @@
  *   byte 2  bit 0: an explicit metadata call first, bit 1: a second topic, bit 2: records to
  *           explicit partitions, bit 3: max.in.flight 1, bit 4: then a consumer (no group)
  *           assigned t/0 from offset 0 polls until it has CONSUME_WANT messages or its virtual
- *           time is up (Fetch, record batches, CRCs, decompression)
+ *           time is up (Fetch, record batches, CRCs, decompression), bit 5: then a group member
+ *           (group.id "g") subscribes to t (and u with bit 1), polls the same way, commits
+ *           what it got, leaves and is freed (FindCoordinator, JoinGroup, SyncGroup,
+ *           Heartbeat, OffsetFetch, OffsetCommit, LeaveGroup), bit 6: the member speaks
+ *           KIP-848 (group.protocol=consumer: ConsumerGroupHeartbeat), bit 7: classic
+ *           cooperative-sticky instead of range
  *   then chunks: ctl (u8), len (u16 little-endian), len bytes. Each request the client writes,
  *   on whichever connection, takes the next chunk. ctl & 3: 0 answer, 1 answer then close,
  *   2 close without an answer, 3 stay silent; ctl & 4: flips patch mode for this chunk; ctl & 8:
@@ -21,7 +27,10 @@
  * Invariants (each violation is __builtin_trap(), so libFuzzer reports it): the client's own
  * frames are well formed; each record gets exactly one delivery report; the metadata callback
  * fires exactly once and within its timeout; every record is reported within
- * delivery.timeout.ms (plus the request in flight); the memory in use (a counting allocator)
+ * delivery.timeout.ms (plus the request in flight); rebalance and commit callbacks hand out
+ * readable partition lists, and an accepted asynchronous commit gets exactly one callback
+ * (by kw_consumer_free at the latest); a build without lz4 refuses compression.type=lz4 with a
+ * clear error (the input then runs uncompressed); the memory in use (a counting allocator)
  * stays under a bound derived from buffer.memory and receive.message.max.bytes; nothing is
  * left allocated after kw_client_free. ASan and UBSan check the rest.
  *
@@ -36,6 +45,7 @@
 #include <unistd.h>
 
 #include "client/client_int.h"
+#include "kwire/codec.h"
 #include "kwire/conf.h"
 #include "kwire/consumer.h"
 #include "kwire/producer.h"
@@ -53,7 +63,13 @@
 #define MD_TIMEOUT     2000
 #define FETCH_QUEUE    262144
 #define CONSUME_WANT   5
+#define FETCH_WAIT     200 /* fetch.max.wait.ms: each answered Fetch moves the clock this much */
 #define CONSUME_TIME   6000
+#define GROUP_TIME     20000  /* join, sync, offsets, fetch: each may time out once */
+#define LEAVE_TIME     10000  /* max.poll.interval.ms for commits, then a LeaveGroup */
+#define GROUP_SETTLE   2500   /* > heartbeat.interval.ms and auto.commit.interval.ms */
+#define SESSION_MS     4000   /* at most max.poll.interval.ms */
+#define MAX_POLL       "5000" /* also how long a leave waits for commits */
 #define STEP_CAP       200000
 #define FRAME_MAX_SANE (64u << 20)
 
@@ -84,6 +100,10 @@ struct world {
     int md_calls;
     int consumed;          /* messages and in-band errors the consumer handed out */
     kw_consumer *consumer; /* polled by the consumer phase instead of stepping the client */
+    int rebalances;        /* rebalance callbacks of the group phase */
+    int commits_asked;     /* kw_consumer_commit_async calls that took a callback */
+    int commits_done;      /* ... and their callbacks */
+    int64_t group_t0;      /* when the member subscribed */
     oracle_fn oracle;      /* generator only */
     uint8_t *rec;          /* generator: the chunks answered */
     size_t rec_len, rec_cap;
@@ -252,6 +272,13 @@ answer(world *w, fconn *f, const uint8_t *frame, size_t len)
     int16_t ver = (int16_t)(frame[2] << 8 | frame[3]);
     int32_t corr = (int32_t)((uint32_t)frame[4] << 24 | (uint32_t)frame[5] << 16 |
                              (uint32_t)frame[6] << 8 | frame[7]);
+#ifdef FUZZ_CLIENT_DEBUG
+    fprintf(stderr, "request key %d v%d\n", key, ver);
+#endif
+    /* A broker holds a Fetch for up to fetch.max.wait.ms; without that an honest broker with
+     * nothing new would answer at once, forever, and virtual time would never move. */
+    if (key == 1)
+        w->now += FETCH_WAIT;
     if (w->oracle) {
         static uint8_t body[65536];
         size_t n = w->oracle(w, key, ver, frame, len, body, sizeof(body));
@@ -447,12 +474,23 @@ poll_consumer(world *w)
     size_t n = 0;
     kw_error err;
     kw_error_init(&err);
-    if (kw_consumer_poll(w->consumer, msgs, 64, 0, &n, &err) != KW_ERR_OK)
+    if (kw_consumer_poll(w->consumer, msgs, 64, 0, &n, &err) != KW_ERR_OK) {
+        /* A group error (fenced, fatal) refuses the poll: the loop must still run. */
+#ifdef FUZZ_CLIENT_DEBUG
+        fprintf(stderr, "poll: %s %s\n", kw_err_name(err.code), err.msg);
+#endif
+        kw_client_step(kw_consumer_client(w->consumer), 0, &err);
         return;
+    }
     for (size_t i = 0; i < n; i++) {
         const kw_consumer_msg *m = msgs[i];
         if (!m->topic || !m->errstr)
             __builtin_trap();
+#ifdef FUZZ_CLIENT_DEBUG
+        if (m->err != KW_ERR_OK)
+            fprintf(stderr, "in-band %s [%d]: %s %s\n", m->topic, (int)m->partition,
+                    kw_err_name(m->err), m->errstr);
+#endif
         for (int32_t j = 0; j < m->key.len; j++)
             sink += m->key.ptr[j];
         for (int32_t j = 0; j < m->value.len; j++)
@@ -509,8 +547,35 @@ all_reported(const world *w)
     return reported(w) == w->n_sent;
 }
 
+/* The group member's properties: short virtual timeouts so heartbeats, auto-commits and
+ * session expiry all happen within the phase. KIP-848 forbids the classic-only ones. */
+static bool
+group_conf(kw_conf *conf, uint8_t h2)
+{
+    char sess[16];
+    snprintf(sess, sizeof(sess), "%d", SESSION_MS);
+    bool kip848 = (h2 & 64u) != 0;
+    const char *kv[][2] = {
+        {"group.id", "g"},
+        {"group.protocol", kip848 ? "consumer" : "classic"},
+        {"enable.auto.commit", "true"},
+        {"auto.commit.interval.ms", "1000"},
+        {"max.poll.interval.ms", MAX_POLL},
+        {"session.timeout.ms", sess},
+        {"heartbeat.interval.ms", "1000"},
+        {"partition.assignment.strategy", (h2 & 128u) ? "cooperative-sticky" : "range,roundrobin"},
+    };
+    /* The first five apply to both protocols; KIP-848 refuses the classic-only rest. */
+    size_t n = kip848 ? 5 : sizeof(kv) / sizeof(kv[0]);
+    kw_error err;
+    for (size_t i = 0; i < n; i++)
+        if (kw_conf_set(conf, kv[i][0], kv[i][1], &err) != KW_ERR_OK)
+            return false;
+    return true;
+}
+
 static kw_conf *
-make_conf(world *w, const kw_allocator *a, uint8_t h0, uint8_t h2)
+make_conf(world *w, const kw_allocator *a, uint8_t h0, uint8_t h2, bool lz4)
 {
     kw_conf *conf;
     if (kw_conf_new(a, &conf) != KW_ERR_OK)
@@ -520,7 +585,8 @@ make_conf(world *w, const kw_allocator *a, uint8_t h0, uint8_t h2)
         snprintf(acks, sizeof(acks), "1"), snprintf(idem, sizeof(idem), "false");
     if (h0 & 8u)
         snprintf(acks, sizeof(acks), "0"), snprintf(idem, sizeof(idem), "false");
-    char bm[16], rm[16], rt[16], dt[16], fq[16];
+    char bm[16], rm[16], rt[16], dt[16], fq[16], fw[16];
+    snprintf(fw, sizeof(fw), "%d", FETCH_WAIT);
     snprintf(fq, sizeof(fq), "%d", FETCH_QUEUE);
     snprintf(bm, sizeof(bm), "%d", BUFFER_MEMORY);
     snprintf(rm, sizeof(rm), "%d", RECV_MAX);
@@ -531,7 +597,7 @@ make_conf(world *w, const kw_allocator *a, uint8_t h0, uint8_t h2)
         {"client.id", "fuzz"},
         {"acks", acks},
         {"enable.idempotence", idem},
-        {"compression.type", (h0 & 4u) ? "lz4" : "none"},
+        {"compression.type", lz4 ? "lz4" : "none"},
         {"max.in.flight.requests.per.connection", (h2 & 8u) ? "1" : "5"},
         {"buffer.memory", bm},
         {"fetch.max.bytes", "65536"},
@@ -545,7 +611,7 @@ make_conf(world *w, const kw_allocator *a, uint8_t h0, uint8_t h2)
         {"socket.connection.setup.timeout.ms", "1500"},
         {"fetch.queue.max.bytes", fq},
         {"max.partition.fetch.bytes", "65536"},
-        {"fetch.max.wait.ms", "200"},
+        {"fetch.max.wait.ms", fw},
         {"auto.offset.reset", "earliest"},
         {"check.crcs", "true"},
     };
@@ -553,6 +619,8 @@ make_conf(world *w, const kw_allocator *a, uint8_t h0, uint8_t h2)
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         if (kw_conf_set(conf, kv[i][0], kv[i][1], &err) != KW_ERR_OK)
             __builtin_trap(); /* the harness's own configuration must be valid */
+    if ((h2 & 32u) && !group_conf(conf, h2))
+        __builtin_trap();
     (void)w;
     return conf;
 }
@@ -601,7 +669,135 @@ consume(world *w, kw_client *c)
     w->consumer = NULL;
 }
 
-/* The scenario: [metadata], produce, flush (bounded by virtual time), [consume], free. */
+/* A partition list handed to the application: every entry names a topic (ASan checks the
+ * bytes), whatever the broker assigned. */
+static void
+read_parts(const kw_topic_partition *parts, size_t n)
+{
+    if (n > 0 && !parts)
+        __builtin_trap();
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i].topic)
+            __builtin_trap();
+        sink += (uint32_t)strlen(parts[i].topic) + (uint32_t)parts[i].partition +
+                (uint32_t)parts[i].offset;
+    }
+}
+
+static void
+on_rebalance(kw_consumer *k, kw_rebalance_kind kind, const kw_topic_partition *parts, size_t n,
+             void *ud)
+{
+    (void)k;
+    world *w = ud;
+    if (kind != KW_REBALANCE_ASSIGNED && kind != KW_REBALANCE_REVOKED && kind != KW_REBALANCE_LOST)
+        __builtin_trap();
+    read_parts(parts, n);
+    w->rebalances++;
+#ifdef FUZZ_CLIENT_DEBUG
+    fprintf(stderr, "rebalance %d: %zu partitions\n", (int)kind, n);
+#endif
+}
+
+/* Auto-commit results (on_commit) and the explicit commit's callback (ud = the world). */
+static void
+on_commit(kw_consumer *k, kw_err err, const kw_error *detail, const kw_topic_partition *offsets,
+          size_t n, void *ud)
+{
+    (void)k;
+    (void)ud;
+    if (!detail)
+        __builtin_trap();
+    read_parts(offsets, n);
+#ifdef FUZZ_CLIENT_DEBUG
+    fprintf(stderr, "commit: %s %s (%zu partitions)\n", kw_err_name(err), detail->msg, n);
+#else
+    (void)err;
+#endif
+}
+
+static void
+on_commit_explicit(kw_consumer *k, kw_err err, const kw_error *detail,
+                   const kw_topic_partition *offsets, size_t n, void *ud)
+{
+    world *w = ud;
+    on_commit(k, err, detail, offsets, n, ud);
+    if (++w->commits_done > w->commits_asked)
+        __builtin_trap(); /* a callback for a commit never made, or a second one */
+}
+
+/* Enough messages, and long enough for heartbeats and an auto-commit to go out. */
+static bool
+group_settled(const world *w)
+{
+    return w->consumed >= CONSUME_WANT && w->now >= w->group_t0 + GROUP_SETTLE;
+}
+
+static bool
+commits_answered(const world *w)
+{
+    return w->commits_done == w->commits_asked;
+}
+
+/* kw_consumer_close with a timeout waits on the real clock, so the harness starts the leave
+ * with timeout 0 and steps the loop on virtual time itself. close(0) is also the probe: it
+ * returns KW_ERR_OK once the member has left (a leave already under way is not restarted),
+ * and KW_ERR_TIMED_OUT until then. */
+static kw_consumer *leaving;
+
+static bool
+member_closed(const world *w)
+{
+    (void)w;
+    kw_error err;
+    kw_error_init(&err);
+    return kw_consumer_close(leaving, 0, &err) == KW_ERR_OK;
+}
+
+/* The group phase: subscribe (classic or KIP-848), consume, commit explicitly, leave, free.
+ * Every response of the coordinator comes from the input like any other. */
+static void
+group_consume(world *w, kw_client *c, uint8_t h2)
+{
+    kw_consumer_opts o;
+    kw_consumer_opts_init(&o);
+    o.on_rebalance = on_rebalance;
+    o.rebalance_ud = w;
+    o.on_commit = on_commit;
+    o.commit_ud = w;
+    kw_error err;
+    kw_error_init(&err);
+    kw_consumer *k;
+    if (kw_consumer_new(c, &o, &k, &err) != KW_ERR_OK)
+        __builtin_trap();
+    const char *topics[] = {"t", "u"};
+    if (kw_consumer_subscribe(k, topics, (h2 & 2u) ? 2 : 1, &err) != KW_ERR_OK)
+        __builtin_trap();
+    w->consumer = k;
+    w->consumed = 0;
+    w->group_t0 = w->now;
+    run(w, c, group_settled, w->now + GROUP_TIME);
+    /* What was handed out: a commit the coordinator answers (or that fails cleanly); its
+     * callback must come exactly once, at the latest as canceled when the consumer is freed. */
+    if (kw_consumer_commit_async(k, NULL, 0, on_commit_explicit, w, &err) == KW_ERR_OK) {
+        w->commits_asked++;
+        run(w, c, commits_answered, w->now + 2 * REQ_TIMEOUT + 1000);
+    }
+    w->consumer = NULL;
+    leaving = k;
+    run(w, c, member_closed, w->now + LEAVE_TIME); /* the first probe starts the leave */
+#ifdef FUZZ_CLIENT_DEBUG
+    fprintf(stderr, "group: consumed %d, %d rebalances, commit %d/%d, closed %d\n", w->consumed,
+            w->rebalances, w->commits_done, w->commits_asked, member_closed(w));
+#endif
+    kw_consumer_free(k);
+    leaving = NULL;
+    if (w->commits_done != w->commits_asked)
+        __builtin_trap(); /* an accepted commit whose callback never came */
+}
+
+/* The scenario: [metadata], produce, flush (bounded by virtual time), [consume], [group],
+ * free. */
 static void
 scenario(world *w, kw_client *c, kw_producer *p, uint8_t h0, uint8_t h2)
 {
@@ -628,6 +824,8 @@ scenario(world *w, kw_client *c, kw_producer *p, uint8_t h0, uint8_t h2)
     }
     if (h2 & 16u)
         consume(w, c);
+    if (h2 & 32u)
+        group_consume(w, c, h2);
 }
 
 static void
@@ -665,6 +863,26 @@ world_reset(const uint8_t *data, size_t size)
     return &W;
 }
 
+/* A build without lz4 (-Dlz4=disabled) must refuse compression.type=lz4 with a clear error
+ * when the producer is created, and leave nothing allocated; the input then runs uncompressed,
+ * so the corpus drives the same client paths in every build. */
+static void
+check_lz4_refused(world *w, const kw_allocator *a, uint8_t h0, uint8_t h2)
+{
+    kw_conf *conf = make_conf(w, a, h0, h2, true);
+    kw_client *c = NULL;
+    kw_producer *p = NULL;
+    kw_error err;
+    kw_error_init(&err);
+    if (!conf || kw_client_new(conf, &c, &err) != KW_ERR_OK)
+        __builtin_trap();
+    if (kw_producer_new(c, NULL, &p, &err) != KW_ERR_CONFIG || p || !strstr(err.msg, "lz4"))
+        __builtin_trap(); /* an unusable codec accepted, or refused without saying why */
+    kw_client_free(c);
+    if (w->in_use != 0)
+        __builtin_trap();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -672,7 +890,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     world *w = world_reset(data, size);
     kw_allocator a = {c_alloc, c_realloc, c_free, w};
-    kw_conf *conf = make_conf(w, &a, data[0], data[2]);
+    bool lz4 = (data[0] & 4u) != 0;
+    if (lz4 && !kw_codec_available(KW_CODEC_LZ4)) {
+        check_lz4_refused(w, &a, data[0], data[2]);
+        lz4 = false;
+    }
+    kw_conf *conf = make_conf(w, &a, data[0], data[2], lz4);
     kw_client *c = NULL;
     kw_error err;
     kw_error_init(&err);
@@ -695,6 +918,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     scenario(w, c, p, data[0], data[2]);
     kw_producer_free(p);
     kw_client_free(c);
+#ifdef FUZZ_CLIENT_DEBUG
+    fprintf(stderr, "end: %d of %d reported, %zu bytes left\n", reported(w), w->n_sent, w->in_use);
+#endif
     if (reported(w) != w->n_sent || w->in_use != 0)
         __builtin_trap(); /* a lost report, or memory left behind */
     world_fini(w);

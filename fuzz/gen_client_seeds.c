@@ -1,22 +1,46 @@
 /* Builds the seed corpus of fuzz_client: runs the harness with an honest broker made of kwire's
- * own encoders (ApiVersions, Metadata, InitProducerId, Produce), records the chunks it answered
- * and writes header + chunks as one seed per scenario. Not part of the build; run it by hand
- * after a change to the harness's input format:
+ * own encoders (ApiVersions, Metadata, InitProducerId, Produce, ListOffsets, Fetch, and a group
+ * coordinator: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetFetch,
+ * OffsetCommit, ConsumerGroupHeartbeat), records the chunks it answered and writes header +
+ * chunks as one seed per scenario, for a modern and a legacy (non-flexible, no KIP-848)
+ * broker. The group seeds reach a formed group: joined, assigned, consumed, committed, left.
+ * Not part of the build; run it by hand after a change to the harness's input format, from a
+ * build with every codec (a -Dfuzz=true build also needs -fsanitize=... and libFuzzer's
+ * libclang_rt.fuzzer_no_main on the command line):
  *
  *   cc -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I/tmp/<build> fuzz/gen_client_seeds.c \
- *      /tmp/<build>/libkwire.a -lz -llz4 -lzstd -lsnappy -lssl -lcrypto -lsasl2 -lpthread \
+ *      /tmp/<build>/libkwire.a -lz -llz4 -lzstd -lsnappy -lssl -lcrypto -lsasl2 -lpthread -lm \
  *      -o /tmp/gen_client_seeds && /tmp/gen_client_seeds fuzz/corpus/fuzz_client
  */
 #include "fuzz_client.c"
 
 #include "kwire/msg_fetch.h"
+#include "kwire/msg_group.h"
+#include "kwire/msg_kip848.h"
 #include "kwire/msg_meta.h"
+#include "kwire/msg_offsets.h"
 #include "kwire/msg_produce.h"
 #include "kwire/records.h"
 
-/* The broker's version ranges; `old` keeps every API below its flexible versions. */
+/* The broker's version ranges; `old` keeps every API below its flexible versions (and has no
+ * KIP-848). */
 static bool old_versions;
+static bool fetch_lz4; /* every fetched batch lz4: what a build without lz4 must refuse */
 static int64_t next_offset;
+static int32_t generation; /* the group's generation (classic) or member epoch (KIP-848) */
+
+#define MEMBER_ID "fuzz-member-1"
+
+/* Topic ids follow the name, so Metadata, Fetch and KIP-848 assignments agree. */
+static kw_uuid
+topic_id(kw_slice name)
+{
+    kw_uuid id;
+    memset(&id, 0, sizeof(id));
+    id.b[0] = name.len > 0 ? name.ptr[0] : 0;
+    id.b[15] = 1;
+    return id;
+}
 
 static size_t
 enc_body(int16_t key, int16_t ver, const void *m, uint8_t *out, size_t cap)
@@ -34,14 +58,20 @@ enc_body(int16_t key, int16_t ver, const void *m, uint8_t *out, size_t cap)
 static size_t
 api_versions(int16_t ver, uint8_t *out, size_t cap)
 {
-    kw_api_version modern[] = {{0, 3, 9, {0}},  {1, 4, 12, {0}}, {2, 1, 7, {0}},
-                               {3, 0, 12, {0}}, {18, 0, 3, {0}}, {22, 0, 4, {0}}};
-    kw_api_version legacy[] = {{0, 3, 7, {0}}, {1, 4, 11, {0}}, {2, 1, 5, {0}},
-                               {3, 0, 8, {0}}, {18, 0, 2, {0}}, {22, 0, 1, {0}}};
+    kw_api_version modern[] = {
+        {0, 3, 9, {0}},  {1, 4, 12, {0}}, {2, 1, 7, {0}},  {3, 0, 12, {0}}, {8, 2, 9, {0}},
+        {9, 1, 9, {0}},  {10, 0, 4, {0}}, {11, 0, 9, {0}}, {12, 0, 4, {0}}, {13, 0, 5, {0}},
+        {14, 0, 5, {0}}, {18, 0, 3, {0}}, {22, 0, 4, {0}}, {68, 0, 1, {0}},
+    };
+    kw_api_version legacy[] = {
+        {0, 3, 7, {0}},  {1, 4, 11, {0}}, {2, 1, 5, {0}},  {3, 0, 8, {0}},  {8, 2, 7, {0}},
+        {9, 1, 5, {0}},  {10, 0, 2, {0}}, {11, 0, 5, {0}}, {12, 0, 3, {0}}, {13, 0, 3, {0}},
+        {14, 0, 3, {0}}, {18, 0, 2, {0}}, {22, 0, 1, {0}},
+    };
     kw_api_versions_resp r;
     memset(&r, 0, sizeof(r));
     r.api_keys = old_versions ? legacy : modern;
-    r.n_api_keys = 6;
+    r.n_api_keys = old_versions ? 13 : 14;
     r.finalized_features_epoch = -1;
     return enc_body(18, ver, &r, out, cap);
 }
@@ -68,7 +98,7 @@ metadata(int16_t ver, const kw_metadata_req *q, uint8_t *out, size_t cap)
         topics[i].partitions = parts;
         topics[i].n_partitions = 3;
         topics[i].topic_authorized_operations = INT32_MIN;
-        topics[i].topic_id.b[0] = (uint8_t)(i + 1);
+        topics[i].topic_id = topic_id(topics[i].name);
     }
     kw_metadata_resp r;
     memset(&r, 0, sizeof(r));
@@ -145,7 +175,7 @@ fetch(int16_t ver, const kw_fetch_req *q, uint8_t *out, size_t cap)
             kw_batch_opts_init(&bo);
             bo.base_offset = 0;
             bo.partition_leader_epoch = 0;
-            bo.attributes = (next_offset & 1) ? 3 : 0; /* lz4 */
+            bo.attributes = fetch_lz4 || (next_offset & 1) ? 3 : 0; /* lz4 */
             kw_batch_builder bb;
             kw_header h = {kw_slice_str("h"), kw_slice_str("v")};
             if (kw_batch_builder_init(&bb, &wr, &bo) != KW_ERR_OK)
@@ -192,6 +222,197 @@ list_offsets(int16_t ver, const kw_list_offsets_req *q, uint8_t *out, size_t cap
     return enc_body(2, ver, &r, out, cap);
 }
 
+/* ---- the group coordinator: one member, which leads every generation ---------------------- */
+
+static bool
+slice_same(kw_slice a, kw_slice b)
+{
+    return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
+}
+
+static size_t
+find_coordinator(int16_t ver, const kw_find_coordinator_req *q, uint8_t *out, size_t cap)
+{
+    kw_find_coordinator_coordinator co[4];
+    kw_find_coordinator_resp r;
+    memset(&r, 0, sizeof(r));
+    memset(co, 0, sizeof(co));
+    r.error_message = KW_SLICE_NULL;
+    r.node_id = 1;
+    r.host = kw_slice_str("127.0.0.1");
+    r.port = 9092;
+    int32_t n = q->n_coordinator_keys > 4 ? 4 : q->n_coordinator_keys;
+    for (int32_t i = 0; i < n; i++) {
+        co[i].key = q->coordinator_keys[i];
+        co[i].node_id = 1;
+        co[i].host = r.host;
+        co[i].port = 9092;
+        co[i].error_message = KW_SLICE_NULL;
+    }
+    r.coordinators = co;
+    r.n_coordinators = n;
+    return enc_body(10, ver, &r, out, cap);
+}
+
+/* v4+: the first join without a member id gets MEMBER_ID_REQUIRED (KIP-394), as Kafka does;
+ * then every join forms a new generation led by this member, with its own subscription. */
+static size_t
+join_group(int16_t ver, const kw_join_group_req *q, uint8_t *out, size_t cap)
+{
+    kw_join_group_resp_member mem;
+    kw_join_group_resp r;
+    memset(&r, 0, sizeof(r));
+    memset(&mem, 0, sizeof(mem));
+    r.protocol_type = kw_slice_str("consumer");
+    r.protocol_name = KW_SLICE_NULL;
+    r.member_id = kw_slice_str(MEMBER_ID);
+    r.generation_id = -1;
+    r.leader = kw_slice_str("");
+    if (ver >= 4 && q->member_id.len <= 0) {
+        r.error_code = 79;
+        return enc_body(11, ver, &r, out, cap);
+    }
+    if (q->n_protocols < 1)
+        abort();
+    r.generation_id = ++generation;
+    r.protocol_name = q->protocols[0].name;
+    r.leader = r.member_id;
+    mem.member_id = r.member_id;
+    mem.group_instance_id = KW_SLICE_NULL;
+    mem.metadata = q->protocols[0].metadata;
+    r.members = &mem;
+    r.n_members = 1;
+    return enc_body(11, ver, &r, out, cap);
+}
+
+static size_t
+sync_group(int16_t ver, const kw_sync_group_req *q, uint8_t *out, size_t cap)
+{
+    kw_sync_group_resp r;
+    memset(&r, 0, sizeof(r));
+    r.protocol_type = q->protocol_type;
+    r.protocol_name = q->protocol_name;
+    r.assignment = kw_slice_str("");
+    for (int32_t i = 0; i < q->n_assignments; i++)
+        if (slice_same(q->assignments[i].member_id, q->member_id))
+            r.assignment = q->assignments[i].assignment;
+    return enc_body(14, ver, &r, out, cap);
+}
+
+static size_t
+leave_group(int16_t ver, const kw_leave_group_req *q, uint8_t *out, size_t cap)
+{
+    kw_leave_group_member_response mem[4];
+    kw_leave_group_resp r;
+    memset(&r, 0, sizeof(r));
+    memset(mem, 0, sizeof(mem));
+    int32_t n = q->n_members > 4 ? 4 : q->n_members;
+    for (int32_t i = 0; i < n; i++) {
+        mem[i].member_id = q->members[i].member_id;
+        mem[i].group_instance_id = q->members[i].group_instance_id;
+    }
+    r.members = mem;
+    r.n_members = n;
+    return enc_body(13, ver, &r, out, cap);
+}
+
+/* Nothing committed yet: offset -1 for every partition asked (auto.offset.reset decides). */
+static size_t
+offset_fetch(int16_t ver, const kw_offset_fetch_req *q, uint8_t *out, size_t cap)
+{
+    static kw_offset_fetch_resp_partition parts[16];
+    kw_offset_fetch_resp_topic topics[4];
+    kw_offset_fetch_resp_group grp;
+    memset(topics, 0, sizeof(topics));
+    memset(&grp, 0, sizeof(grp));
+    const kw_offset_fetch_req_topic *qt = ver >= 8 ? q->groups[0].topics : q->topics;
+    int32_t nt = ver >= 8 ? q->groups[0].n_topics : q->n_topics, k = 0;
+    nt = nt < 0 ? 0 : nt > 4 ? 4 : nt;
+    for (int32_t i = 0; i < nt; i++) {
+        topics[i].name = qt[i].name;
+        topics[i].topic_id = qt[i].topic_id;
+        topics[i].partitions = &parts[k];
+        for (int32_t j = 0; j < qt[i].n_partition_indexes && k < 16; j++, k++) {
+            memset(&parts[k], 0, sizeof(parts[k]));
+            parts[k].partition_index = qt[i].partition_indexes[j];
+            parts[k].committed_offset = -1;
+            parts[k].committed_leader_epoch = -1;
+            parts[k].metadata = kw_slice_str("");
+            topics[i].n_partitions++;
+        }
+    }
+    kw_offset_fetch_resp r;
+    memset(&r, 0, sizeof(r));
+    if (ver >= 8) {
+        if (q->n_groups < 1)
+            abort();
+        grp.group_id = q->groups[0].group_id;
+        grp.topics = topics;
+        grp.n_topics = nt;
+        r.groups = &grp;
+        r.n_groups = 1;
+    } else {
+        r.topics = topics;
+        r.n_topics = nt;
+    }
+    return enc_body(9, ver, &r, out, cap);
+}
+
+static size_t
+offset_commit(int16_t ver, const kw_offset_commit_req *q, uint8_t *out, size_t cap)
+{
+    static kw_offset_commit_resp_partition parts[16];
+    kw_offset_commit_resp_topic topics[4];
+    memset(topics, 0, sizeof(topics));
+    int32_t nt = q->n_topics > 4 ? 4 : q->n_topics, k = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        topics[i].name = q->topics[i].name;
+        topics[i].topic_id = q->topics[i].topic_id;
+        topics[i].partitions = &parts[k];
+        for (int32_t j = 0; j < q->topics[i].n_partitions && k < 16; j++, k++) {
+            memset(&parts[k], 0, sizeof(parts[k]));
+            parts[k].partition_index = q->topics[i].partitions[j].partition_index;
+            topics[i].n_partitions++;
+        }
+    }
+    kw_offset_commit_resp r;
+    memset(&r, 0, sizeof(r));
+    r.topics = topics;
+    r.n_topics = nt;
+    return enc_body(8, ver, &r, out, cap);
+}
+
+/* KIP-848: the join (epoch 0) gets epoch 1 and every partition of every subscribed topic;
+ * later heartbeats keep it (a null assignment means "unchanged"); a leave (epoch -1 or -2)
+ * gets its epoch back. */
+static size_t
+consumer_group_heartbeat(int16_t ver, const kw_consumer_group_heartbeat_req *q, uint8_t *out,
+                         size_t cap)
+{
+    static int32_t all[3] = {0, 1, 2};
+    kw_consumer_group_heartbeat_topic_partitions tps[4];
+    kw_consumer_group_heartbeat_resp r;
+    memset(&r, 0, sizeof(r));
+    memset(tps, 0, sizeof(tps));
+    r.error_message = KW_SLICE_NULL;
+    r.member_id = q->member_id.len > 0 ? q->member_id : kw_slice_str(MEMBER_ID);
+    r.heartbeat_interval_ms = 1000;
+    r.member_epoch = q->member_epoch < 0 ? q->member_epoch : generation;
+    if (q->member_epoch == 0) {
+        r.member_epoch = ++generation;
+        int32_t n = q->n_subscribed_topic_names > 4 ? 4 : q->n_subscribed_topic_names;
+        for (int32_t i = 0; i < n; i++) {
+            tps[i].topic_id = topic_id(q->subscribed_topic_names[i]);
+            tps[i].partitions = all;
+            tps[i].n_partitions = 3;
+        }
+        r.has_assignment = true;
+        r.assignment.topic_partitions = tps;
+        r.assignment.n_topic_partitions = n < 0 ? 0 : n;
+    }
+    return enc_body(68, ver, &r, out, cap);
+}
+
 static size_t
 honest(world *w, int16_t key, int16_t ver, const uint8_t *frame, size_t len, uint8_t *out,
        size_t cap)
@@ -210,6 +431,13 @@ honest(world *w, int16_t key, int16_t ver, const uint8_t *frame, size_t len, uin
         kw_produce_req pr;
         kw_fetch_req fe;
         kw_list_offsets_req lo;
+        kw_find_coordinator_req fc;
+        kw_join_group_req jg;
+        kw_sync_group_req sg;
+        kw_leave_group_req lg;
+        kw_offset_fetch_req of;
+        kw_offset_commit_req oc;
+        kw_consumer_group_heartbeat_req cg;
     } q;
     if (!d || kw_req_hdr_decode(&r, kw_req_hdr_version(d, ver), &ar, &h) != KW_ERR_OK ||
         kw_msg_decode(d, ver, &r, &ar, &q) != KW_ERR_OK)
@@ -230,6 +458,24 @@ honest(world *w, int16_t key, int16_t ver, const uint8_t *frame, size_t len, uin
         ip.ongoing_txn_producer_id = -1;
         ip.ongoing_txn_producer_epoch = -1;
         n = enc_body(22, ver, &ip, out, cap);
+    } else if (key == 10) {
+        n = find_coordinator(ver, &q.fc, out, cap);
+    } else if (key == 11) {
+        n = join_group(ver, &q.jg, out, cap);
+    } else if (key == 14) {
+        n = sync_group(ver, &q.sg, out, cap);
+    } else if (key == 12) {
+        kw_heartbeat_resp hb;
+        memset(&hb, 0, sizeof(hb));
+        n = enc_body(12, ver, &hb, out, cap);
+    } else if (key == 13) {
+        n = leave_group(ver, &q.lg, out, cap);
+    } else if (key == 9) {
+        n = offset_fetch(ver, &q.of, out, cap);
+    } else if (key == 8) {
+        n = offset_commit(ver, &q.oc, out, cap);
+    } else if (key == 68) {
+        n = consumer_group_heartbeat(ver, &q.cg, out, cap);
     }
     kw_arena_fini(&ar);
     return n;
@@ -242,17 +488,23 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
         return 2;
     }
-    /* byte 0 (patch mode always; acks, lz4, record count), byte 1 (recv cap), byte 2 (ops) */
-    static const uint8_t hdrs[][3] = {
-        {0x01, 0, 0x01}, {0x31, 0, 0x00}, {0x71, 0, 0x07}, {0xF3, 0, 0x02},
-        {0x15, 0, 0x0b}, {0x49, 0, 0x01}, {0x21, 3, 0x03}, {0x01, 1, 0x00},
-        {0x01, 0, 0x10}, {0x23, 0, 0x11}, {0x01, 7, 0x18},
+    /* byte 0 (patch mode always; acks, lz4, record count), byte 1 (recv cap), byte 2 (ops:
+     * 0x20 the group member, 0x40 KIP-848, 0x80 cooperative-sticky); then the generator's
+     * own flag (not written): bit 0 = every fetched batch is lz4. */
+    static const uint8_t hdrs[][4] = {
+        {0x01, 0, 0x01, 0}, {0x31, 0, 0x00, 0}, {0x71, 0, 0x07, 0}, {0xF3, 0, 0x02, 0},
+        {0x15, 0, 0x0b, 0}, {0x49, 0, 0x01, 0}, {0x21, 3, 0x03, 0}, {0x01, 1, 0x00, 0},
+        {0x01, 0, 0x10, 0}, {0x23, 0, 0x11, 0}, {0x01, 7, 0x18, 0}, {0x01, 0, 0x10, 1},
+        {0x01, 0, 0x20, 0}, {0x11, 0, 0x23, 0}, {0x01, 0, 0xA2, 0}, {0x01, 0, 0x30, 0},
+        {0x01, 0, 0x60, 0}, {0x11, 0, 0x63, 0}, {0x01, 5, 0x20, 1},
     };
     int n = 0;
     for (int legacy = 0; legacy < 2; legacy++) {
         old_versions = legacy;
         for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
             next_offset = 0;
+            generation = 0;
+            fetch_lz4 = hdrs[i][3] & 1u;
             W.oracle = honest;
             LLVMFuzzerTestOneInput(hdrs[i], 3);
             char path[512];

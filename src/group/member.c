@@ -53,6 +53,11 @@ kw_err
 kwi_member_set_str(kwi_member *m, char **dst, kw_slice src)
 {
     size_t len = src.len > 0 ? (size_t)src.len : 0;
+    /* A wire string may hold a NUL (a hostile member id or host): the copy is a C string and
+     * is freed with strlen() + 1, so it must end at the first NUL (found by fuzz_client). */
+    const uint8_t *nul = len ? memchr(src.ptr, 0, len) : NULL;
+    if (nul)
+        len = (size_t)(nul - src.ptr);
     char *s = m->a->alloc(m->a->ud, len + 1);
     if (!s) {
         m->nomem = true;
