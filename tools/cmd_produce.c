@@ -451,6 +451,10 @@ bench_run(kw_producer *p, const opts *o, const char *buf, tally *t, progress *pg
 {
     char key[32];
     long i = 0;
+    /* The loop steps the client every 1024 messages or 256 KiB of values, whichever comes
+     * first: a single-threaded client sends only while its loop runs, so with large values a
+     * count alone would leave megabytes queued between steps with the connection idle. */
+    long since = 0;
     for (; i < o->count; i++) {
         int kl = snprintf(key, sizeof(key), "k%ld", i % 1000);
         kw_message m;
@@ -460,7 +464,9 @@ bench_run(kw_producer *p, const opts *o, const char *buf, tally *t, progress *pg
         m.value = (kw_slice){(const uint8_t *)buf, (int32_t)o->size};
         if (!send_one(p, &m, t))
             break;
-        if ((i & 1023) == 0) {
+        since += o->size + kl;
+        if ((i & 1023) == 0 || since >= 256 * 1024) {
+            since = 0;
             kw_client_step(kw_producer_client(p), 0, NULL);
             show_progress(pg, i + 1, t, false);
         }
@@ -494,9 +500,12 @@ cmd_bench(int argc, char **argv)
     o.partition = KW_PARTITION_ANY;
     o.count = -1;
     o.size = -1;
-    /* rdk_bench's settings, which -X may override. */
+    /* rdk_bench's settings, which -X may override: acks and linger.ms it sets, batch.size
+     * is librdkafka's default (1,000,000 bytes per partition's batch, against Java's 16384
+     * that kwire keeps as its own default; docs/producer.md). */
     if (!set(conf, "acks", "all", "bench produce") ||
-        !set(conf, "linger.ms", "5", "bench produce")) {
+        !set(conf, "linger.ms", "5", "bench produce") ||
+        !set(conf, "batch.size", "1000000", "bench produce")) {
         kw_conf_free(conf);
         return 1;
     }

@@ -157,6 +157,7 @@ kwi_acc_batch_new(kw_producer *p, kwi_ptp *tp)
     if (b) {
         p->pool = b->next;
         p->n_pool--;
+        p->pool_bytes -= (size_t)(b->rec.end - b->rec.base) + (size_t)(b->z.end - b->z.base);
         rec = b->rec;
         z = b->z;
         msgs = b->msgs;
@@ -204,13 +205,18 @@ kwi_acc_batch_free(kw_producer *p, kwi_pbatch *b)
         if (b->refs[i].fn)
             b->refs[i].fn((void *)b->refs[i].ptr, b->refs[i].ud);
     kwi_prod_release(p, b->mem, 0);
-    /* Batches are kept for reuse, unless one grew far past batch.size (a large record): its
-     * buffer would stay allocated outside buffer.memory. */
+    /* Batches are kept for reuse (a reused buffer costs neither an allocation nor the page
+     * faults of fresh memory, which dominate with large values), unless one grew far past
+     * batch.size (a large record). The pool stays outside buffer.memory, so its capacity is
+     * bounded by a quarter of it as well: with a large batch.size 64 batches could otherwise
+     * hold 64 times that. */
     size_t cap = (size_t)(b->rec.end - b->rec.base) + (size_t)(b->z.end - b->z.base);
-    if (p->n_pool < 64 && !p->closing && cap <= 2 * (size_t)p->batch_size + 4096) {
+    if (p->n_pool < 64 && !p->closing && cap <= 2 * (size_t)p->batch_size + 4096 &&
+        p->pool_bytes + cap <= (size_t)p->buffer_memory / 4) {
         b->next = p->pool;
         p->pool = b;
         p->n_pool++;
+        p->pool_bytes += cap;
         return;
     }
     kw_wr_fini(&b->rec);
@@ -672,6 +678,7 @@ kwi_acc_fini(kw_producer *p)
         kwi_prod_free_mem(p, b, sizeof(*b));
     }
     p->n_pool = 0;
+    p->pool_bytes = 0;
     for (size_t i = 0; i < p->n_buckets; i++) {
         kwi_ptopic *t = p->buckets[i];
         while (t) {

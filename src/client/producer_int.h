@@ -222,6 +222,7 @@ struct kw_producer {
     kwi_pbatch *done_head, *done_tail; /* reports due in the next step */
     kwi_pbatch *pool;                  /* free batches kept for reuse */
     int32_t n_pool;
+    size_t pool_bytes;  /* buffer capacity held by the pooled batches */
     kw_wr scratch;      /* sealing: spliced records area before compression */
     kw_codec_ctx *zctx; /* compression contexts reused across batches; NULL = none yet */
 

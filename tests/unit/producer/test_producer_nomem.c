@@ -14,6 +14,7 @@
 typedef struct failing {
     long budget; /* allocations still allowed; negative = unlimited */
     long live;   /* allocations not yet freed */
+    long bytes;  /* bytes not yet freed */
 } failing;
 
 static void *
@@ -25,8 +26,10 @@ f_alloc(void *ud, size_t n)
     if (f->budget > 0)
         f->budget--;
     void *p = malloc(n);
-    if (p)
+    if (p) {
         f->live++;
+        f->bytes += (long)n;
+    }
     return p;
 }
 
@@ -42,16 +45,18 @@ f_realloc(void *ud, void *p, size_t old, size_t n)
     void *q = realloc(p, n);
     if (q && !p)
         f->live++;
+    if (q)
+        f->bytes += (long)n - (p ? (long)old : 0);
     return q;
 }
 
 static void
 f_free(void *ud, void *p, size_t n)
 {
-    (void)n;
     failing *f = ud;
     if (!p)
         return;
+    f->bytes -= (long)n;
     f->live--;
     free(p);
 }
@@ -76,6 +81,9 @@ teardown(void)
     kw_mock_free(mock);
 }
 
+/* Extra settings for the next client(): key, value, ..., NULL. */
+static const char *const *client_extra;
+
 static kw_client *
 client(failing *f, kw_allocator *a)
 {
@@ -95,6 +103,8 @@ client(failing *f, kw_allocator *a)
     ck_assert_int_eq(kw_conf_set(conf, "reconnect.backoff.ms", "5", &err), KW_ERR_OK);
     ck_assert_int_eq(kw_conf_set(conf, "reconnect.backoff.max.ms", "20", &err), KW_ERR_OK);
     ck_assert_int_eq(kw_conf_set(conf, "linger.ms", "1", &err), KW_ERR_OK);
+    for (int i = 0; client_extra && client_extra[i]; i += 2)
+        ck_assert_int_eq(kw_conf_set(conf, client_extra[i], client_extra[i + 1], &err), KW_ERR_OK);
     kw_client *c = NULL;
     ck_assert_int_eq(kw_client_new(conf, &c, &err), KW_ERR_OK);
     kwt_debug_log(c);
@@ -106,7 +116,7 @@ START_TEST(test_producer_new_every_allocation_fails)
 {
     bool made = false;
     for (long n = 0; n < 200 && !made; n++) {
-        failing f = {-1, 0};
+        failing f = {-1, 0, 0};
         kw_allocator a;
         kw_client *c = client(&f, &a);
         f.budget = n;
@@ -131,7 +141,7 @@ END_TEST
 START_TEST(test_running_out_of_memory_while_sending)
 {
     for (long n = getenv("KWT_N") ? atol(getenv("KWT_N")) : 0; n < 400; n += 3) {
-        failing f = {-1, 0};
+        failing f = {-1, 0, 0};
         kw_allocator a;
         kw_client *c = client(&f, &a);
         kwt_drs d;
@@ -181,6 +191,54 @@ START_TEST(test_running_out_of_memory_while_sending)
 }
 END_TEST
 
+/* Freed batches are kept for reuse, but with a large batch.size 64 of them could hold 64
+ * MB outside buffer.memory: the pool holds at most a quarter of buffer.memory. 24 records of
+ * 150 KB to one partition with batch.size=1000000 make four batches of about 1 MB each; once
+ * every one is delivered the producer holds at most a 1 MB pool (without the bound, all four). */
+START_TEST(test_batch_pool_bounded_by_buffer_memory)
+{
+    failing f = {-1, 0, 0};
+    kw_allocator a;
+    static const char *const extra[] = {"batch.size", "1000000", "buffer.memory", "4194304", NULL};
+    client_extra = extra;
+    kw_client *c = client(&f, &a);
+    client_extra = NULL;
+    kw_error err;
+    kw_error_init(&err);
+    kwt_drs d;
+    kwt_drs_init(&d, 64);
+    kw_producer_opts o;
+    kw_producer_opts_init(&o);
+    o.on_delivery = kwt_dr_cb;
+    o.delivery_ud = &d;
+    kw_producer *p = NULL;
+    ck_assert_int_eq(kw_producer_new(c, &o, &p, &err), KW_ERR_OK);
+    kwt_send(p, "t", 0, 0, true); /* connections and metadata are set up */
+    kwt_drain(p, &d, 1);
+    static uint8_t big[150000];
+    memset(big, 'v', sizeof(big));
+    for (uint32_t i = 0; i < 24; i++) {
+        kw_message m;
+        kw_message_init(&m);
+        m.topic = "t";
+        m.partition = 0;
+        m.value = (kw_slice){big, (int32_t)sizeof(big)};
+        m.opaque = (void *)(uintptr_t)(i + 2); /* report i + 1 (kwt_send's was 0) */
+        ck_assert_int_eq(kw_producer_send(p, &m, &err), KW_ERR_OK);
+    }
+    kwt_drain(p, &d, 25);
+    ck_assert_uint_eq(d.ok, 25);
+    /* What freeing the producer gives back is its pool plus its small structures. */
+    long held = f.bytes;
+    kw_producer_free(p);
+    ck_assert_msg(held - f.bytes <= 1048576 + 65536, "the producer held %ld bytes after delivery",
+                  held - f.bytes);
+    kw_client_free(c);
+    ck_assert_int_eq(f.live, 0);
+    kwt_drs_fini(&d);
+}
+END_TEST
+
 Suite *
 kw_test_suite(void)
 {
@@ -190,6 +248,7 @@ kw_test_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_producer_new_every_allocation_fails);
     tcase_add_test(tc, test_running_out_of_memory_while_sending);
+    tcase_add_test(tc, test_batch_pool_bounded_by_buffer_memory);
     suite_add_tcase(s, tc);
     return s;
 }
