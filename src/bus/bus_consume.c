@@ -290,9 +290,9 @@ attempt_of(kw_bus *bus, kwi_ptrack *p, const kw_consumer_msg *m, int32_t *n)
 static void
 handle(kw_bus *bus, const kw_consumer_msg *m)
 {
-    /* The consumer hands out only records of assigned partitions (a revocation drops what is
-     * buffered), but the assignment's callback may come in a later poll than its first
-     * records: a record is itself proof of the assignment. */
+    /* The consumer hands out a partition's records only after its assigned callback returned
+     * and none after its revocation (consumer.h), so the track normally exists; adding it here
+     * covers an assigned callback that could not allocate the track. */
     kwi_ptrack *p = kwi_track_add(&bus->track, m->partition);
     if (!p || p->paused || (p->next >= 0 && m->offset < p->next))
         return; /* waiting for a retry, or already handled */

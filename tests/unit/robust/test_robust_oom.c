@@ -552,8 +552,7 @@ bus_handler(kw_bus *bus, const kw_bus_event *ev, const kw_bus_msg_info *msg, kw_
 }
 
 /* kw_bus_new, kw_bus_connect, kw_bus_subscribe, kw_bus_publish of one event, then (when
- * failing from i on; a single failure during the group join can leave the member stuck, see
- * op_join) kw_bus_consume and steps until the handler ran; kw_bus_free. */
+ * failing from i on) kw_bus_consume and steps until the handler ran; kw_bus_free. */
 static long
 op_bus(long i, bool from_on, long run)
 {
