@@ -32,6 +32,9 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree from this import
+from mock_peers_group import read_all  # noqa: E402
+
 KWIRE = sys.argv[1] if len(sys.argv) > 1 else "kwire"
 STEP_TIMEOUT = 90  # seconds for any one client run: generous for a loaded 2-core machine
 FAILURES = []
@@ -69,13 +72,7 @@ class Mock:
         """The broker's log so far. Read with pread: a seek on this file while the broker runs
         would move the offset it writes at (the file description is shared), and its next log
         lines would overwrite the start of the log (see mock_peers_group.read_all)."""
-        fd, pos, parts = self.err.fileno(), 0, []
-        while True:
-            b = os.pread(fd, 1 << 16, pos)
-            if not b:
-                return b"".join(parts).decode("utf-8", "replace")
-            parts.append(b)
-            pos += len(b)
+        return read_all(self.err)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
