@@ -426,6 +426,38 @@ collect(kw_consumer *k, cand *out, int64_t now, int64_t *wait)
     return n;
 }
 
+/* Whether a Fetch of c[0..n) (one leader) would only park at the broker while partitions with
+ * data wait behind it: every candidate is at its high watermark (the broker holds such a request
+ * for fetch.max.wait.ms), and a partition of the same leader is left out only for a while: two
+ * chunks wait for poll, or a short backoff (a batch that did not fit the memory bound yet). A
+ * broker gets one Fetch at a time, so sending it would keep that partition from being fetched for
+ * the whole wait once it could; the poll that drains it, or the end of the backoff, wakes the
+ * fetcher, and both go in one request then. */
+static bool
+would_park(kw_consumer *k, const cand *c, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        const kwi_ctp *tp = c[i].tp;
+        int64_t end = k->isolation ? tp->lso : tp->hw;
+        if (end < 0 || tp->fetch_pos < end)
+            return false;
+    }
+    for (size_t i = 0; i < k->n_parts; i++) {
+        kwi_ctp *tp = k->parts[i];
+        bool queued = tp->qhead && tp->qhead != tp->qtail;
+        if (tp->state != KWI_CTP_FETCH || tp->paused || tp->in_flight ||
+            (!queued && tp->backoff_to <= now))
+            continue;
+        int32_t leader, epoch;
+        int16_t code = 0;
+        if (kwi_client_leader(k->c, tp->topic, tp->tlen, tp->partition, &leader, &epoch, &code) ==
+                KW_ERR_OK &&
+            leader == c[0].leader)
+            return true;
+    }
+    return false;
+}
+
 /* Sends what the budget allows; returns when it needs to run again for backoffs. */
 static int64_t
 fetch_send(kw_consumer *k, int64_t now)
@@ -442,7 +474,7 @@ fetch_send(kw_consumer *k, int64_t now)
         size_t j = i + 1;
         while (j < n && c[j].leader == c[i].leader)
             j++;
-        if (!fetch_in_flight(k, c[i].leader)) {
+        if (!fetch_in_flight(k, c[i].leader) && !would_park(k, &c[i], j - i, now)) {
             /* What this request can bring at most, and what the budget leaves for it. */
             size_t natural = (j - i) * (size_t)k->part_max_bytes;
             if (natural > (size_t)k->max_bytes)
