@@ -135,8 +135,10 @@ END_TEST
 typedef struct at_least {
     kw_mock *mk;
     int64_t want;
+    const cgt_member *m; /* and its on_commit reported an auto-commit */
 } at_least;
 
+/* The mock stores a commit before the member reads the answer: wait for both. */
 static bool
 all_committed(void *ud)
 {
@@ -144,7 +146,7 @@ all_committed(void *ud)
     for (int32_t p = 0; p < 4; p++)
         if (committed(a->mk, "ga", p) != a->want)
             return false;
-    return true;
+    return a->m->auto_commits > 0;
 }
 
 /* enable.auto.commit with a manual assignment: the periodic commit stores what was handed
@@ -162,7 +164,7 @@ START_TEST(test_manual_auto_commit)
     assign_all(a, KW_OFFSET_BEGINNING);
     cgt_member *v[] = {a};
     cgt_until(v, 1, ledger_full, &l, "200 messages");
-    at_least al = {mk, 50};
+    at_least al = {mk, 50, a};
     cgt_until(v, 1, all_committed, &al, "the auto-commit of 50 per partition");
     ck_assert_int_gt(a->auto_commits, 0);
     ck_assert_int_eq(a->auto_commit_fails, 0);
