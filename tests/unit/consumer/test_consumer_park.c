@@ -7,22 +7,18 @@
  * wait. The fetcher defers such a request until the held-back partitions can go with it. */
 #include <check.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "cons_util.h"
+#include "../../support/mockfix.h"
 
 static kw_mock *mock;
 
 static void
 setup(void)
 {
-    kw_mock_conf mc;
-    kw_mock_conf_init(&mc);
-    mc.brokers = 1;
-    kw_error err;
-    kw_error_init(&err);
-    ck_assert_msg(kw_mock_new(&mc, &mock, &err) == KW_ERR_OK, "%s", err.msg);
-    ck_assert_int_eq(kw_mock_thread_start(mock, &err), KW_ERR_OK);
+    kwt_fx_mock_opts o;
+    kwt_fx_mock_opts_init(&o); /* one broker */
+    mock = kwt_fx_mock(&o);
 }
 
 static void
@@ -30,14 +26,6 @@ teardown(void)
 {
     kw_mock_free(mock);
     mock = NULL;
-}
-
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 START_TEST(test_caught_up_fetch_does_not_park_the_rest)
@@ -54,19 +42,19 @@ START_TEST(test_caught_up_fetch_does_not_park_the_rest)
     kwt_assign_all(k, "w", 2, KW_OFFSET_BEGINNING);
     /* Without polling, let partition 1 queue two chunks (and partition 0 its record). */
     kw_consumer_stats st;
-    int64_t until = mono_ms() + KWT_CONS_DEADLINE_MS;
+    int64_t until = kwt_fx_now_ms() + KWT_CONS_DEADLINE_MS;
     do {
         kw_error err;
         ck_assert_int_eq(kw_client_step(c, 20, &err), KW_ERR_OK);
         kw_consumer_stats_get(k, &st);
-    } while (st.buffered_msgs < 3 && mono_ms() < until);
+    } while (st.buffered_msgs < 3 && kwt_fx_now_ms() < until);
     ck_assert_uint_ge(st.buffered_msgs, 3);
     /* Now drain: every record of partition 1 comes long before a parked Fetch would return. */
-    int64_t t0 = mono_ms();
+    int64_t t0 = kwt_fx_now_ms();
     kwt_got g;
     kwt_got_init(&g);
     ck_assert_uint_eq(kwt_poll_until(k, &g, BUSY + 1, 16, KWT_CONS_DEADLINE_MS), BUSY + 1);
-    int64_t took = mono_ms() - t0;
+    int64_t took = kwt_fx_now_ms() - t0;
     ck_assert_msg(took < 25000, "consumption stopped for %lld ms behind a parked Fetch",
                   (long long)took);
     kwt_check_stored(mock, &g, "w", 0, 0, 1);
